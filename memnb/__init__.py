@@ -1,0 +1,43 @@
+"""memnb: episodic (key-value) memories, data, experiments, plots and widgets.
+
+Every memory follows one protocol: ``update(keys, values)`` writes once and
+``memory(queries)`` reads. Shapes are ``(N, d)``, or ``(T, N, d)`` for ``trials=T``.
+``memnb.plots`` and ``memnb.widgets`` load matplotlib and ipywidgets on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import data, experiments, metrics, summaries, theory
+from .memories import (
+    DeltaRuleMemory,
+    EpisodicMemory,
+    LoopedMemory,
+    MatrixAssociativeMemory,
+    Memory,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeltaRuleMemory",
+    "EpisodicMemory",
+    "LoopedMemory",
+    "MatrixAssociativeMemory",
+    "Memory",
+    "data",
+    "experiments",
+    "metrics",
+    "plots",
+    "summaries",
+    "theory",
+    "widgets",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("plots", "widgets"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'memnb' has no attribute {name!r}")

@@ -1,0 +1,44 @@
+"""Run T single memories as if they were one memory built with ``trials=T``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .. import _validate
+
+
+class LoopedMemory:
+    """Wrap T separately built memories (inputs ``(N, d)``) behind the batched protocol.
+
+    ``update`` and ``__call__`` take ``(T, N, d)`` tensors and loop over the trials in
+    Python. This is how experiments run a memory class that has no ``trials``
+    argument, and it is the straightforward baseline the benchmarks compare against.
+    """
+
+    def __init__(self, memories: Sequence[object]) -> None:
+        if len(memories) == 0:
+            raise ValueError("memories must hold at least one memory, got an empty sequence")
+        self.memories = list(memories)
+        self.trials = len(self.memories)
+
+    def _split(self, name: str, x: object) -> torch.Tensor:
+        x = _validate.float_tensor(name, x)
+        if x.dim() != 3 or x.shape[0] != self.trials:
+            raise ValueError(f"{name} must have shape ({self.trials}, N, d), got {tuple(x.shape)}")
+        return x
+
+    def update(self, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor | None:
+        keys, values = self._split("keys", keys), self._split("values", values)
+        losses = [m.update(k, v) for m, k, v in zip(self.memories, keys, values, strict=True)]
+        if all(isinstance(loss, torch.Tensor) and loss.numel() == 1 for loss in losses):
+            return torch.stack([loss.reshape(()) for loss in losses])
+        return None
+
+    def __call__(self, queries: torch.Tensor) -> torch.Tensor:
+        queries = self._split("queries", queries)
+        return torch.stack([m(q) for m, q in zip(self.memories, queries, strict=True)])
+
+    def __repr__(self) -> str:
+        return f"LoopedMemory({self.trials} x {type(self.memories[0]).__name__})"

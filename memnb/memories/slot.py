@@ -1,0 +1,108 @@
+"""Slot memory: learnable keys and values, a softmax read, written by gradient steps."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .. import _validate
+from .base import BatchedMemory, init_generator, per_trial_mse
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+class EpisodicMemory(BatchedMemory):
+    """A memory of ``memory_size`` slots, each a learnable key and a learnable value.
+
+    Read: ``w = softmax(beta * q K^T / sqrt(dim))`` over the slots, then ``w V``.
+    The ``1/sqrt(dim)`` keeps the scores of unit-variance Gaussian keys at unit scale
+    whatever the dimension, so ``beta`` alone sets how sharp the read is.
+
+    Write: ``update(keys, values)`` is exactly one step of ``self.optimizer`` on the mean
+    squared error between the read of ``keys`` and ``values``. With ``trials=T`` the loss
+    is the *sum* of the T per-trial MSEs, so each trial's gradient is the one it would
+    have alone; Adam and SGD act elementwise, so the trials never mix.
+
+    Slot keys and values start as independent standard normal draws, so before any
+    write a query returns a random mixture of random values.
+
+    Defaults: Adam with ``lr=0.1``. Adam moves each slot coordinate by about ``lr`` per
+    step whatever the gradient's scale, and the read averages slots whose weights sum
+    to one, so the read also moves about ``lr`` per coordinate and step. A new
+    unit-variance target is then about 0.5-1 away per coordinate, and 5 to 10 steps
+    close 90 % of the squared error (measured in the adaptation chapter). Plain SGD
+    would need a learning rate scaled by ``dim / |w|^2``, which changes with the
+    dimension and the sharpness of the read.
+
+    Args:
+        dim: key dimension d.
+        memory_size: number of slots S.
+        lr: learning rate of the internal optimizer.
+        beta: inverse temperature of the softmax read.
+        trials: None for one memory with inputs ``(N, d)``, or T independent memories
+            with inputs ``(T, N, d)``.
+        value_dim: value dimension (defaults to ``dim``).
+        optimizer: ``"adam"`` or ``"sgd"``.
+        seed: an int or ``torch.Generator`` for the initial slots (None: torch's global RNG).
+        device, dtype: where the slots live and their floating-point type.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        memory_size: int = 100,
+        lr: float = 0.1,
+        beta: float = 1.0,
+        trials: int | None = None,
+        *,
+        value_dim: int | None = None,
+        optimizer: str = "adam",
+        seed: int | torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__(dim, value_dim, trials)
+        self.memory_size = _validate.positive_int("memory_size", memory_size)
+        self.lr = _validate.positive_float("lr", lr)
+        self.beta = _validate.positive_float("beta", beta, allow_zero=True)
+        if optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {optimizer!r}")
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        gen = init_generator(seed)
+        t, s = self.n_trials, self.memory_size
+        keys = torch.randn(t, s, self.key_dim, generator=gen, dtype=dtype)
+        values = torch.randn(t, s, self.value_dim, generator=gen, dtype=dtype)
+        self.slot_keys = nn.Parameter(keys.to(device))
+        self.slot_values = nn.Parameter(values.to(device))
+        self.optimizer = _OPTIMIZERS[optimizer]([self.slot_keys, self.slot_values], lr=self.lr)
+
+    def _state(self) -> torch.Tensor:
+        return self.slot_values
+
+    def weights(self, q: torch.Tensor) -> torch.Tensor:
+        """Slot weights of a batched query ``(T, N, d)``: ``(T, N, memory_size)``."""
+        scores = q @ self.slot_keys.transpose(-2, -1)
+        return torch.softmax(scores * (self.beta / math.sqrt(self.key_dim)), dim=-1)
+
+    def _read(self, q: torch.Tensor) -> torch.Tensor:
+        return self.weights(q) @ self.slot_values
+
+    def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        per_trial = self._loss(k, v)
+        per_trial.sum().backward()
+        self.optimizer.step()
+        return per_trial
+
+    def _loss(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Per-trial loss that one write descends; subclasses may extend it."""
+        return per_trial_mse(self._read(k), v)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{super().extra_repr()}, memory_size={self.memory_size}, lr={self.lr}, "
+            f"beta={self.beta}, optimizer={type(self.optimizer).__name__}"
+        )
