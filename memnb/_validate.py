@@ -71,7 +71,9 @@ def batch(
             f"expected shape {_fmt(expected)}, got {shape}"
         )
     if shape[-1] != dim:
-        raise ValueError(f"{name} must have last dimension {dim}: expected {_fmt(expected)}, got {shape}")
+        raise ValueError(
+            f"{name} must have last dimension {dim}: expected {_fmt(expected)}, got {shape}"
+        )
     if shape[-2] == 0:
         raise ValueError(f"{name} is empty: expected at least one item, got shape {shape}")
     if n is not None and shape[-2] != n:

@@ -59,7 +59,9 @@ def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -
             f"{tuple(retrieved.shape[:-2])}, got {tuple(candidates.shape)}"
         )
     if retrieved.device != candidates.device:
-        raise ValueError(f"retrieved is on {retrieved.device} but candidates on {candidates.device}")
+        raise ValueError(
+            f"retrieved is on {retrieved.device} but candidates on {candidates.device}"
+        )
     r = torch.nn.functional.normalize(retrieved, dim=-1)
     c = torch.nn.functional.normalize(candidates, dim=-1)
     best = (r @ c.transpose(-2, -1)).argmax(dim=-1)

@@ -45,15 +45,29 @@ def learning_curve(
         finite = group.groupby("step")[y].transform(lambda s: bool(np.isfinite(s).all()))
         shown = group[finite.astype(bool)]
         sns.lineplot(
-            data=shown, x="step", y=y, errorbar=BAND, n_boot=500, seed=0, color=colour,
-            label=str(name) if hue else None, ax=ax, marker="o", markersize=3,
+            data=shown,
+            x="step",
+            y=y,
+            errorbar=BAND,
+            n_boot=500,
+            seed=0,
+            color=colour,
+            label=str(name) if hue else None,
+            ax=ax,
+            marker="o",
+            markersize=3,
         )
         if len(shown) < len(group):  # mark where the curve stops, never drop it silently
             mean = shown.groupby("step")[y].mean()
             step, value = (mean.index[-1], mean.iloc[-1]) if len(mean) else (0, 1.0)
             ax.plot(step, value, "X", color=colour, ms=10)
-            ax.annotate(f"{name}: diverged (NaN/inf)", (step, value), color=colour,
-                        textcoords="offset points", xytext=(5, 5))
+            ax.annotate(
+                f"{name}: diverged (NaN/inf)",
+                (step, value),
+                color=colour,
+                textcoords="offset points",
+                xytext=(5, 5),
+            )
     if theory is not None:
         _require(frame, [theory])
         for i, (_, group) in enumerate(groups):

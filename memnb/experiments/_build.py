@@ -41,7 +41,8 @@ def check_protocol(memory: object, where: str = "factory") -> None:
         missing.append("__call__(queries)")
     if missing:
         raise TypeError(
-            f"{where} returned a {type(memory).__name__} without " + " and ".join(missing)
+            f"{where} returned a {type(memory).__name__} without "
+            + " and ".join(missing)
             + "; a memory needs update(keys, values) and __call__(queries)"
         )
 

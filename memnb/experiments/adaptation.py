@@ -45,7 +45,9 @@ def adaptation(
         with torch.no_grad():
             retrieved = read(memory, keys, values.shape)
             errors[step] = (retrieved - values).pow(2).mean(dim=(1, 2)).cpu()
-            cosines[step] = torch.nn.functional.cosine_similarity(retrieved, values, dim=-1)[:, 0].cpu()
+            cosines[step] = torch.nn.functional.cosine_similarity(retrieved, values, dim=-1)[
+                :, 0
+            ].cpu()
     diverged = (~torch.isfinite(errors)).any(dim=0)
     frame = pd.DataFrame(
         {

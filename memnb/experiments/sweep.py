@@ -26,5 +26,7 @@ def sweep(
         raise ValueError(
             f"factories must be a non-empty mapping of label -> factory, got {factories!r}"
         )
-    frames = [experiment(factory, **kwargs).assign(**{label: key}) for key, factory in factories.items()]
+    frames = [
+        experiment(factory, **kwargs).assign(**{label: key}) for key, factory in factories.items()
+    ]
     return pd.concat(frames, ignore_index=True)

@@ -34,7 +34,9 @@ class BatchedMemory(nn.Module):
     def __init__(self, key_dim: int, value_dim: int | None, trials: int | None) -> None:
         super().__init__()
         self.key_dim = _validate.positive_int("dim", key_dim)
-        self.value_dim = self.key_dim if value_dim is None else _validate.positive_int("value_dim", value_dim)
+        self.value_dim = (
+            self.key_dim if value_dim is None else _validate.positive_int("value_dim", value_dim)
+        )
         self.trials = _validate.optional_trials(trials)
 
     @property
@@ -68,7 +70,7 @@ class BatchedMemory(nn.Module):
             return self._unbatch(self._read(q))
 
     def update(self, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        """Write the pairs once. Returns the per-trial loss of this write, shape ``()`` or ``(T,)``."""
+        """Write the pairs once; return the per-trial loss of this write, ``()`` or ``(T,)``."""
         k = self._batch("keys", keys, self.key_dim)
         v = self._batch("values", values, self.value_dim, n=k.shape[-2])
         loss = self._write(k, v)
@@ -94,5 +96,7 @@ def init_generator(seed: int | torch.Generator | None) -> torch.Generator | None
     if seed is None or isinstance(seed, torch.Generator):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, a torch.Generator or None, got {type(seed).__name__}")
+        raise TypeError(
+            f"seed must be an int, a torch.Generator or None, got {type(seed).__name__}"
+        )
     return torch.Generator().manual_seed(seed)
