@@ -70,8 +70,10 @@ def random_pairs(
     """
     gen = generator(seed)
     keys = random_vectors(n, dim, trials, kind=kind, seed=gen, dtype=dtype, device=device)
-    value_dim = dim if value_dim is None else value_dim
+    value_dim = dim if value_dim is None else _validate.positive_int("value_dim", value_dim)
     value_kind = kind if value_kind is None else value_kind
+    if value_kind not in KINDS:
+        raise ValueError(f"value_kind must be one of {KINDS}, got {value_kind!r}")
     values = random_vectors(
         n, value_dim, trials, kind=value_kind, seed=gen, dtype=dtype, device=device
     )

@@ -30,10 +30,24 @@ def mse(retrieved: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def cosine_similarity(retrieved: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Cosine similarity over the last axis: ``(..., d) -> (...)``; 0 where a vector is zero."""
-    retrieved, target = _pair(retrieved, target)
-    dot = (retrieved * target).sum(dim=-1)
-    norms = retrieved.norm(dim=-1) * target.norm(dim=-1)
-    return torch.where(norms > 0, dot / norms.clamp_min(torch.finfo(dot.dtype).tiny), 0.0)
+    return cosine(*_pair(retrieved, target))
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """:func:`cosine_similarity` without input checks (NaN where an input is not finite).
+
+    Each vector is first divided by its largest absolute entry, so the result is exact
+    for vectors whose squared norm would overflow or underflow the dtype.
+    """
+    a, b = _rescaled(a), _rescaled(b)
+    dot = (a * b).sum(dim=-1)
+    norms = a.norm(dim=-1) * b.norm(dim=-1)
+    return torch.where(norms > 0, dot / torch.where(norms > 0, norms, 1.0), 0.0)
+
+
+def _rescaled(x: torch.Tensor) -> torch.Tensor:
+    scale = x.abs().amax(dim=-1, keepdim=True)
+    return x / torch.where(scale > 0, scale, 1.0)
 
 
 def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:

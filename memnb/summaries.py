@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 
@@ -15,11 +14,15 @@ def _require(frame: pd.DataFrame, columns: list[str]) -> None:
 
 
 def mean_curve(frame: pd.DataFrame, by: str | None = "memory", y: str = "mse") -> pd.DataFrame:
-    """Mean of ``y`` over trials at each step: index ``step``, one column per ``by`` value."""
+    """Mean of ``y`` over trials at each step: index ``step``, one column per ``by`` value.
+
+    NaN is not skipped: a step where any trial is NaN has a NaN mean.
+    """
     _require(frame, ["step", y] + ([by] if by else []))
     if by is None:
-        return frame.groupby("step")[y].mean().to_frame(y)
-    return frame.pivot_table(index="step", columns=by, values=y, aggfunc="mean", sort=False)
+        return frame.groupby("step")[y].mean(skipna=False).to_frame(y)
+    means = frame.groupby([by, "step"], sort=False)[y].mean(skipna=False)
+    return means.unstack(by)[frame[by].drop_duplicates().to_list()]
 
 
 def steps_to_fraction(
@@ -33,7 +36,7 @@ def steps_to_fraction(
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
     curves = mean_curve(frame, by, y)
-    below = curves.lt(fraction * curves.iloc[0]) & np.isfinite(curves)
+    below = curves.lt(fraction * curves.iloc[0])
     first = below.idxmax().where(below.any())
     first.name = f"steps_to_{fraction:g}"
     return first.astype("Int64")

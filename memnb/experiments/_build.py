@@ -104,7 +104,7 @@ def read(memory: object, queries: torch.Tensor, expected: tuple[int, ...]) -> to
     if tuple(out.shape) != expected:
         raise ValueError(
             f"the memory returned shape {tuple(out.shape)} when read with queries of shape "
-            f"{tuple(queries.shape)}; expected {expected}"
+            f"{tuple(queries.shape)}; expected {tuple(expected)}"
         )
     return out.detach()
 

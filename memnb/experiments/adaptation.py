@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from .. import _validate, data
+from .. import _validate, data, metrics
 from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
 
 
@@ -45,9 +45,7 @@ def adaptation(
         with torch.no_grad():
             retrieved = read(memory, keys, values.shape)
             errors[step] = (retrieved - values).pow(2).mean(dim=(1, 2)).cpu()
-            cosines[step] = torch.nn.functional.cosine_similarity(retrieved, values, dim=-1)[
-                :, 0
-            ].cpu()
+            cosines[step] = metrics.cosine(retrieved, values)[:, 0].cpu()
     diverged = (~torch.isfinite(errors)).any(dim=0)
     frame = pd.DataFrame(
         {

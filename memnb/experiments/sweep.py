@@ -26,7 +26,10 @@ def sweep(
         raise ValueError(
             f"factories must be a non-empty mapping of label -> factory, got {factories!r}"
         )
-    frames = [
-        experiment(factory, **kwargs).assign(**{label: key}) for key, factory in factories.items()
-    ]
+    frames = [experiment(factory, **kwargs) for factory in factories.values()]
+    if label in frames[0].columns and label != "memory":
+        raise ValueError(
+            f"label {label!r} is already a column of the experiment's frame; choose another name"
+        )
+    frames = [frame.assign(**{label: key}) for key, frame in zip(factories, frames, strict=True)]
     return pd.concat(frames, ignore_index=True)

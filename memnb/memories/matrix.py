@@ -55,8 +55,9 @@ class MatrixAssociativeMemory(_MatrixMemory):
         super().__init__(dim, trials, value_dim, device, dtype)
 
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        before = per_trial_mse(self._read(k), v)
-        self.matrix += v.transpose(-2, -1) @ k
+        with torch.no_grad():  # the write is closed-form: no autograd graph across writes
+            before = per_trial_mse(self._read(k), v)
+            self.matrix += v.transpose(-2, -1) @ k
         return before
 
 
@@ -93,8 +94,9 @@ class DeltaRuleMemory(_MatrixMemory):
         self.lr = 1.0 / self.key_dim if lr is None else _validate.positive_float("lr", lr)
 
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        error = v - self._read(k)
-        self.matrix += self.lr * (error.transpose(-2, -1) @ k)
+        with torch.no_grad():
+            error = v - self._read(k)
+            self.matrix += self.lr * (error.transpose(-2, -1) @ k)
         return error.pow(2).mean(dim=(-2, -1))
 
     def extra_repr(self) -> str:

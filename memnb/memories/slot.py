@@ -91,10 +91,11 @@ class EpisodicMemory(BatchedMemory):
         return self.weights(q) @ self.slot_values
 
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        self.optimizer.zero_grad(set_to_none=True)
-        per_trial = self._loss(k, v)
-        per_trial.sum().backward()
-        self.optimizer.step()
+        with torch.enable_grad():  # a write is a gradient step, even inside no_grad()
+            self.optimizer.zero_grad(set_to_none=True)
+            per_trial = self._loss(k, v)
+            per_trial.sum().backward()
+            self.optimizer.step()
         return per_trial
 
     def _loss(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,171 @@
+"""Data generators and retrieval metrics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from memnb import data, metrics
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+@pytest.mark.parametrize("trials", [None, 3])
+@pytest.mark.parametrize("value_dim", [None, 5])
+def test_random_pairs_shapes(trials, value_dim):
+    keys, values = data.random_pairs(4, 7, trials, value_dim=value_dim, seed=0)
+    lead = () if trials is None else (trials,)
+    assert keys.shape == (*lead, 4, 7)
+    assert values.shape == (*lead, 4, 7 if value_dim is None else value_dim)
+    assert keys.dtype == values.dtype == torch.float32
+    assert not torch.allclose(keys[..., :5], values[..., :5])  # keys and values differ
+
+
+@pytest.mark.parametrize("trials", [None, 2])
+def test_random_vectors_shapes(trials):
+    x = data.random_vectors(3, 6, trials, seed=0)
+    assert x.shape == ((3, 6) if trials is None else (2, 3, 6))
+
+
+def test_same_seed_same_data_different_seed_different_data():
+    a = data.random_pairs(5, 8, 2, seed=3)
+    b = data.random_pairs(5, 8, 2, seed=3)
+    c = data.random_pairs(5, 8, 2, seed=4)
+    for x, y, z in zip(a, b, c, strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=0)
+        assert not torch.allclose(x, z)
+    torch.testing.assert_close(
+        data.random_vectors(5, 8, seed=1), data.random_vectors(5, 8, seed=1), rtol=0, atol=0
+    )
+    assert not torch.allclose(data.random_vectors(5, 8, seed=1), data.random_vectors(5, 8, seed=2))
+
+
+def test_seed_does_not_touch_the_global_generator():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    data.random_pairs(4, 4, seed=9)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_generator_is_accepted_and_advanced():
+    gen = torch.Generator().manual_seed(11)
+    first = data.random_vectors(2, 4, seed=gen)
+    second = data.random_vectors(2, 4, seed=gen)
+    assert not torch.allclose(first, second)  # the generator moved on
+    torch.testing.assert_close(first, data.random_vectors(2, 4, seed=11), rtol=0, atol=0)
+    keys, values = data.random_pairs(2, 4, seed=torch.Generator().manual_seed(11))
+    torch.testing.assert_close(keys, first, rtol=0, atol=0)
+
+
+def test_gaussian_statistics():
+    x = data.random_vectors(4000, 16, seed=0, dtype=torch.float64)
+    assert abs(x.mean().item()) < 0.02
+    assert x.var().item() == pytest.approx(1.0, abs=0.03)
+    assert x.pow(2).sum(dim=-1).mean().item() == pytest.approx(16, rel=0.03)
+
+
+def test_unit_vectors_have_unit_norm():
+    x = data.random_vectors(50, 9, 3, kind="unit", seed=0, dtype=torch.float64)
+    torch.testing.assert_close(x.norm(dim=-1), torch.ones(3, 50, dtype=torch.float64))
+    keys, values = data.random_pairs(10, 9, kind="unit", value_dim=4, seed=1)
+    torch.testing.assert_close(keys.norm(dim=-1), torch.ones(10))
+    torch.testing.assert_close(values.norm(dim=-1), torch.ones(10))
+
+
+def test_binary_vectors_are_plus_minus_one():
+    x = data.random_vectors(100, 16, kind="binary", seed=0)
+    assert set(x.unique().tolist()) == {-1.0, 1.0}
+    keys, values = data.random_pairs(10, 8, kind="binary", value_kind="gaussian", seed=0)
+    assert set(keys.unique().tolist()) == {-1.0, 1.0}
+    assert len(values.unique()) > 2
+
+
+def test_dtype_is_respected():
+    keys, values = data.random_pairs(3, 4, dtype=torch.float64)
+    assert keys.dtype == values.dtype == torch.float64
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+def test_mse_is_the_mean_over_features():
+    retrieved = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    target = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    torch.testing.assert_close(metrics.mse(retrieved, target), torch.tensor([13 / 3, 1.0]))
+    batched = metrics.mse(torch.zeros(2, 3, 4), torch.ones(2, 3, 4))
+    torch.testing.assert_close(batched, torch.ones(2, 3))
+
+
+def test_cosine_similarity_cases():
+    x = torch.tensor([[1.0, 2.0, -3.0]])
+    torch.testing.assert_close(metrics.cosine_similarity(x, x), torch.tensor([1.0]))
+    torch.testing.assert_close(metrics.cosine_similarity(x, -x), torch.tensor([-1.0]))
+    torch.testing.assert_close(metrics.cosine_similarity(x, 5 * x), torch.tensor([1.0]))
+    orthogonal = torch.tensor([[3.0, 0.0, 1.0]])
+    torch.testing.assert_close(metrics.cosine_similarity(x, orthogonal), torch.tensor([0.0]))
+    zero = torch.zeros(1, 3)
+    assert metrics.cosine_similarity(zero, x).item() == 0.0
+    assert metrics.cosine_similarity(x, zero).item() == 0.0
+    assert metrics.cosine_similarity(zero, zero).item() == 0.0
+    assert metrics.cosine_similarity(torch.zeros(2, 4, 3), torch.ones(2, 4, 3)).shape == (2, 4)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e-3, 1e3, 1e6])
+def test_cosine_similarity_is_scale_invariant(scale):
+    x = torch.tensor([[1.0, 2.0, -3.0, 0.5]])
+    y = torch.tensor([[0.5, -1.0, 2.0, 2.0]])
+    expected = metrics.cosine_similarity(x, y)
+    torch.testing.assert_close(metrics.cosine_similarity(scale * x, y), expected)
+    torch.testing.assert_close(metrics.cosine_similarity(x, scale * y), expected)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e20, 1e30])
+def test_cosine_similarity_of_extreme_float32_vectors(scale):
+    x = torch.full((1, 4), scale)
+    torch.testing.assert_close(metrics.cosine_similarity(x, x), torch.ones(1))
+
+
+def test_recall_exact_retrieval_is_all_hits():
+    targets = torch.eye(4)
+    recall = metrics.nearest_neighbor_recall(targets.clone(), targets)
+    assert recall.dtype == torch.bool
+    assert recall.tolist() == [True] * 4
+    # Scaled and slightly noisy reads still point at their own target.
+    noisy = 3 * targets + 0.1 * torch.ones(4, 4)
+    assert metrics.nearest_neighbor_recall(noisy, targets).all()
+
+
+def test_recall_swapped_retrievals_are_misses():
+    targets = torch.eye(4)
+    retrieved = targets[[1, 0, 2, 3]]
+    assert metrics.nearest_neighbor_recall(retrieved, targets).tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]
+
+
+def test_recall_with_distractors():
+    targets = torch.eye(5)[:2]  # the own targets come first
+    candidates = torch.cat([targets, torch.eye(5)[2:]])  # M = 5 > N = 2
+    retrieved = torch.tensor([[1.0, 0.1, 0.0, 0.0, 0.0], [0.0, 0.2, 0.9, 0.0, 0.0]])
+    # Item 1 is closer to distractor 2 than to its own target.
+    assert metrics.nearest_neighbor_recall(retrieved, candidates).tolist() == [True, False]
+
+
+def test_recall_zero_vector_is_a_miss():
+    targets = torch.eye(3)
+    retrieved = targets.clone()
+    retrieved[0] = 0.0
+    assert metrics.nearest_neighbor_recall(retrieved, targets).tolist() == [False, True, True]
+
+
+def test_recall_batched():
+    targets = torch.eye(3).expand(2, 3, 3)
+    retrieved = torch.stack([torch.eye(3), torch.eye(3)[[2, 1, 0]]])
+    recall = metrics.nearest_neighbor_recall(retrieved, targets)
+    assert recall.tolist() == [[True, True, True], [False, True, False]]
