@@ -31,7 +31,8 @@ def explorer(draw: Callable[..., object], controls: dict[str, widgets.ValueWidge
         plt.close(fig)
 
     out = widgets.interactive_output(redraw, controls)
-    return widgets.VBox([widgets.HBox(list(controls.values())), out])
+    row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+    return widgets.VBox([row, out])
 
 
 def adaptation_figure(

@@ -1,0 +1,137 @@
+# Build, check and explore the memnb book.
+#
+#   make book    set up .venv, execute every chapter, build the HTML into _build/html
+#   make test    every check: lint, clean notebooks, unit tests, nbval, strict book build,
+#                checks of the built pages
+#   make lab     JupyterLab on the chapters, with the project's kernel and widgets
+#   make clean   remove build outputs (make distclean also removes .venv)
+#
+# Every step runs with the Python of the virtual environment in $(VENV).
+
+SHELL := /bin/sh
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+BUILD := _build
+HTML := $(BUILD)/html
+LINT_PATHS := $(wildcard memnb tests benchmarks tools)
+
+# The venv's tools come first on PATH (a kernel started by name runs the venv's
+# python), and Jupyter looks up kernels in the venv before the user's folders,
+# so an old kernel registered elsewhere on the machine cannot take over.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export JUPYTER_PREFER_ENV_PATH := 1
+# Silence debugpy's note about frozen modules on every kernel start.
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help setup widgets book test lint check-notebooks unit nbval book-strict \
+	test-built-book lab clean distclean
+
+help:
+	@echo "make book       build the book into $(HTML) (set-up included)"
+	@echo "make test       run every check (lint, notebooks, unit tests, nbval, strict build)"
+	@echo "make lab        open the chapters in JupyterLab"
+	@echo "make clean      remove build outputs; make distclean also removes $(VENV)"
+
+# ---------------------------------------------------------------------------
+# Set-up: a virtual environment with pinned packages and memnb (editable).
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@set -e; \
+	if [ ! -x "$(PY)" ]; then \
+		py=$$(command -v python3.11 || command -v python3 || true); \
+		if [ -z "$$py" ]; then \
+			echo "error: neither python3.11 nor python3 is on PATH" >&2; exit 1; \
+		fi; \
+		if ! "$$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then \
+			echo "error: $$py is older than Python 3.11" >&2; exit 1; \
+		fi; \
+		echo "creating $(VENV) with $$py"; \
+		"$$py" -m venv "$(VENV)"; \
+	fi
+	$(PY) -m pip install --upgrade pip -c constraints.txt
+	$(PY) -m pip install -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -e . --no-deps --no-build-isolation
+	@touch $@
+
+# The JavaScript that shows widgets in the built pages without a CDN. The script
+# checks the files it wrote before and downloads only when something is missing.
+widgets: $(STAMP)
+	$(PY) tools/fetch_widget_js.py
+
+# ---------------------------------------------------------------------------
+# The book.
+
+book: setup widgets
+	$(BIN)/jupyter-book clean .
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build . || exit $$?; \
+	end=$$(date +%s); \
+	echo ""; \
+	echo "Book executed and built in $$((end - start)) s"; \
+	echo "Open $(CURDIR)/$(HTML)/index.html"
+
+# ---------------------------------------------------------------------------
+# Checks. `make test` runs them in this order and stops at the first failure.
+
+test: setup widgets
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory check-notebooks
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory nbval
+	@$(MAKE) --no-print-directory book-strict
+	@$(MAKE) --no-print-directory test-built-book
+
+lint: setup
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+check-notebooks: setup
+	$(PY) tools/check_notebooks_clean.py chapters
+
+unit: setup
+	$(PY) -m pytest -q tests --ignore=tests/test_built_book.py
+
+# Runs every chapter notebook top to bottom in a fresh kernel; a cell that raises
+# (a failed assert included) fails the test. Outputs are not compared (--nbval-lax),
+# since the committed notebooks have none.
+nbval: setup
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env chapters/
+
+# From a clean build folder, so every chapter is executed and the time is honest.
+book-strict: setup widgets
+	$(BIN)/jupyter-book clean .
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build . -W -n --keep-going || exit $$?; \
+	end=$$(date +%s); \
+	echo ""; \
+	echo "Whole book executed and built in $$((end - start)) s"
+
+test-built-book: setup
+	$(PY) -m pytest -q tests/test_built_book.py
+
+# ---------------------------------------------------------------------------
+# Interactive use.
+
+# Extra options for JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899".
+# Jupyter refuses to run as root unless told to (containers often run as root).
+LAB_ARGS ?=
+LAB_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+
+lab: setup
+	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS) chapters/
+
+# ---------------------------------------------------------------------------
+
+clean:
+	rm -rf $(BUILD) _static/widgets .pytest_cache .ruff_cache *.egg-info
+	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \) \
+		-prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,206 @@
+"""Checks of the built HTML book in _build/html (build it first: make book).
+
+They look at what a reader gets: every page of the table of contents is there,
+no page shows an error, glued numbers were filled in, and widgets can be shown
+without a network: their JavaScript comes from the book itself and the widget
+state stored in the page already holds the default figure.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import posixpath
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_JS = ("require.js", "embed-amd.js")
+CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "cdnjs.com")
+ADAPTATION = "chapters/adaptation"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+if not (HTML / "index.html").is_file():
+    pytest.skip(
+        f"the book is not built ({HTML / 'index.html'} is missing); run `make book` first",
+        allow_module_level=True,
+    )
+
+
+class Scripts(HTMLParser):
+    """Collects the <script> elements of a page: their attributes and their text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.scripts: list[tuple[dict[str, str], str]] = []
+        self._current: dict[str, str] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self._current = {k: v or "" for k, v in attrs}
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._current is not None:
+            self.scripts.append((self._current, "".join(self._text)))
+            self._current = None
+
+
+def toc_files(entry: dict | list) -> list[str]:
+    """Every `file:` of a jb-book table of contents, root first."""
+    found: list[str] = []
+    if isinstance(entry, list):
+        for item in entry:
+            found += toc_files(item)
+    elif isinstance(entry, dict):
+        for key in ("root", "file"):
+            if key in entry:
+                found.append(str(entry[key]))
+        for key in ("parts", "chapters", "sections"):
+            if key in entry:
+                found += toc_files(entry[key])
+    return found
+
+
+def strip_suffix(name: str) -> str:
+    for suffix in (".ipynb", ".md", ".rst"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+TOC = [strip_suffix(f) for f in toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))]
+
+
+def page_path(docname: str) -> Path:
+    return HTML / f"{docname}.html"
+
+
+def read_page(docname: str) -> str:
+    path = page_path(docname)
+    if not path.is_file():
+        pytest.fail(f"{path} is missing from the built book")
+    return path.read_text(encoding="utf-8")
+
+
+def scripts_of(html: str) -> list[tuple[dict[str, str], str]]:
+    parser = Scripts()
+    parser.feed(html)
+    return parser.scripts
+
+
+def widget_state(html: str) -> dict | None:
+    for attrs, text in scripts_of(html):
+        if attrs.get("type") == WIDGET_STATE:
+            return json.loads(text)
+    return None
+
+
+def local_target(docname: str, src: str) -> Path | None:
+    """The file a relative script src points to, or None for an absolute URL."""
+    parts = urlsplit(src)
+    if parts.scheme or parts.netloc:
+        return None
+    base = posixpath.dirname(docname)
+    return HTML / posixpath.normpath(posixpath.join(base, parts.path))
+
+
+def test_toc_lists_the_chapters():
+    assert TOC[0] == "chapters/intro"
+    assert ADAPTATION in TOC
+    assert "chapters/references" in TOC
+
+
+@pytest.mark.parametrize("docname", TOC)
+def test_page_exists(docname):
+    assert page_path(docname).is_file(), f"{docname} was not built"
+
+
+@pytest.mark.parametrize("docname", TOC)
+def test_page_has_no_error_output(docname):
+    html = read_page(docname)
+    assert "Traceback" not in html, f"{docname} shows a traceback"
+    for marker in ('class="output traceback', 'class="output error'):
+        assert marker not in html, f"{docname} shows an error output ({marker!r})"
+
+
+@pytest.mark.parametrize("docname", TOC)
+def test_glued_values_are_filled_in(docname):
+    html = read_page(docname)
+    assert "{glue:" not in html, f"{docname} has a glue role that was not replaced"
+    assert "{glue}" not in html, f"{docname} has a glue role that was not replaced"
+
+
+@pytest.mark.parametrize("docname", TOC)
+def test_widget_javascript_is_local(docname):
+    html = read_page(docname)
+    scripts = scripts_of(html)
+    has_state = any(a.get("type") == WIDGET_STATE for a, _ in scripts)
+    sources = [a["src"] for a, _ in scripts if a.get("src")]
+    widget_sources = [s for s in sources if posixpath.basename(urlsplit(s).path) in WIDGET_JS]
+    if not has_state:
+        # Pages without widgets do not load the 3.6 MB widget manager.
+        assert widget_sources == [], f"{docname} loads widget JavaScript but has no widgets"
+        return
+    for src in sources:
+        host = urlsplit(src).netloc
+        if "mathjax" in src.lower():
+            continue  # math is typeset by MathJax from a CDN; widgets do not need it
+        assert host not in CDN_HOSTS, f"{docname} loads {src} from a CDN"
+    for attrs, _ in scripts:
+        cdn = attrs.get("data-jupyter-widgets-cdn", "")
+        assert not any(h in cdn for h in CDN_HOSTS), f"{docname}: widget CDN set to {cdn!r}"
+    names = [posixpath.basename(urlsplit(s).path) for s in widget_sources]
+    assert names == list(WIDGET_JS), (
+        f"{docname} must load require.js then embed-amd.js, once each; loads {widget_sources}"
+    )
+    for src in widget_sources:
+        target = local_target(docname, src)
+        assert target is not None, f"{docname} loads {src} from another site"
+        assert target.is_file(), f"{docname} loads {src}, but {target} does not exist"
+        assert target.parent == HTML / "_static" / "widgets", target
+
+
+def test_widget_files_are_in_the_book():
+    for name in WIDGET_JS:
+        path = HTML / "_static" / "widgets" / name
+        assert path.is_file() and path.stat().st_size > 0, f"{path} is missing"
+
+
+def test_adaptation_page_has_figures():
+    html = read_page(ADAPTATION)
+    assert re.search(r"<img\b", html), "the adaptation chapter has no <img> figure"
+
+
+def test_adaptation_widget_state_holds_the_default_figure():
+    html = read_page(ADAPTATION)
+    state = widget_state(html)
+    assert state is not None, f"no {WIDGET_STATE} script in the adaptation chapter"
+    assert WIDGET_VIEW in html, "the adaptation chapter has widget state but shows no widget"
+    models = state["state"].values()
+    outputs = [
+        output
+        for model in models
+        if model.get("model_name") == "OutputModel"
+        for output in model["state"].get("outputs", [])
+    ]
+    pngs = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
+    assert pngs, (
+        "no Output widget in the adaptation chapter holds an image/png output, so its "
+        "figure cannot be shown without a kernel"
+    )
+    for png in pngs:
+        assert base64.b64decode(png).startswith(PNG_MAGIC)
