@@ -12,6 +12,7 @@ from typing import Any
 
 from . import data, experiments, metrics, summaries, theory
 from .memories import (
+    AttentionMemory,
     DeltaRuleMemory,
     EpisodicMemory,
     LoopedMemory,
@@ -22,6 +23,7 @@ from .memories import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttentionMemory",
     "DeltaRuleMemory",
     "EpisodicMemory",
     "LoopedMemory",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from numbers import Integral
+
 import torch
 
 from . import _validate
@@ -78,3 +83,252 @@ def random_pairs(
         n, value_dim, trials, kind=value_kind, seed=gen, dtype=dtype, device=device
     )
     return keys, values
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks: train and test splits for the forgetting experiments
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of a continual-learning experiment: a train split and a test split.
+
+    Shapes carry a leading trials axis ``T`` when the generator was given ``trials``:
+
+    - ``train_keys`` ``(T, N_train, d)`` and ``train_values`` ``(T, N_train, d_v)``: the
+      pairs the memory is updated with;
+    - ``test_keys`` ``(T, N_test, d)`` and ``test_values`` ``(T, N_test, d_v)``: the pairs
+      it is tested on;
+    - ``values`` ``(T, C, d_v)``: the task's distinct values, the candidates a read is
+      scored against (one per cluster, or one per pair for random pairs);
+    - ``train_targets`` ``(N_train,)`` and ``test_targets`` ``(N_test,)``: the index in
+      ``values`` of each item's value (the same in every trial);
+    - ``centres`` ``(T, C, d)``: the cluster centres (None for random pairs).
+    """
+
+    train_keys: torch.Tensor
+    train_values: torch.Tensor
+    test_keys: torch.Tensor
+    test_values: torch.Tensor
+    values: torch.Tensor
+    train_targets: torch.Tensor
+    test_targets: torch.Tensor
+    centres: torch.Tensor | None = None
+
+    @property
+    def n_train(self) -> int:
+        return self.train_keys.shape[-2]
+
+    @property
+    def n_test(self) -> int:
+        return self.test_keys.shape[-2]
+
+
+def _sizes(name: str, value: object, n_tasks: int) -> list[int]:
+    """One positive size per task, from an int (the same for all) or a sequence."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != n_tasks:
+            raise ValueError(
+                f"{name} must be an int or a sequence of {n_tasks} ints (one per task), "
+                f"got {len(value)} values: {list(value)!r}"
+            )
+        return [_split_size(name, v) for v in value]
+    return [_split_size(name, value)] * n_tasks
+
+
+def _split_size(name: str, value: object) -> int:
+    if isinstance(value, Integral) and not isinstance(value, bool) and value < 1:
+        raise ValueError(f"{name} must be >= 1 (a split cannot be empty), got {value}")
+    return _validate.positive_int(name, value)
+
+
+def _task_generators(seed: int | torch.Generator, n_tasks: int, parts: int) -> list[list]:
+    """Independent generators per task and per part, so a task's data do not depend on
+    the sizes of the other tasks (or of its own other splits)."""
+    gen = generator(seed)
+    draws = torch.randint(0, 2**62, (n_tasks, parts), generator=gen, dtype=torch.int64)
+    return [[torch.Generator().manual_seed(int(s)) for s in row] for row in draws]
+
+
+def _draw(n: int, trials: int | None, dim: int, gen: torch.Generator) -> torch.Tensor:
+    """Standard normal ``(T, n, dim)`` in float64, drawn item by item: the first ``m`` items
+    of a draw of ``n > m`` are the draw of ``m``, so larger splits extend smaller ones.
+
+    (One call per item: torch fills a large tensor in blocks, so one call for all ``n``
+    items would not give a prefix of a larger call.)
+    """
+    t = 1 if trials is None else trials
+    items = [torch.randn(t, dim, generator=gen, dtype=torch.float64) for _ in range(n)]
+    return torch.stack(items, dim=1)
+
+
+def _shaped(x: torch.Tensor, kind: str) -> torch.Tensor:
+    """Standard normal draws turned into vectors of ``kind`` (see :func:`random_vectors`)."""
+    if kind == "unit":
+        return x / x.norm(dim=-1, keepdim=True)
+    if kind == "binary":
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+    return x
+
+
+def _finish(x: torch.Tensor, trials: int | None, dtype: torch.dtype, device) -> torch.Tensor:
+    x = x.to(dtype=dtype, device=device)
+    return x.squeeze(0) if trials is None else x
+
+
+def _check_dtype(dtype: object) -> None:
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+
+
+def clustered_tasks(
+    n_tasks: int,
+    n_train: int | Sequence[int],
+    n_test: int | Sequence[int],
+    dim: int,
+    trials: int | None = None,
+    *,
+    clusters: int = 1,
+    radius: float | None = None,
+    spread: float = 1.0,
+    centres: torch.Tensor | None = None,
+    value_kind: str = "gaussian",
+    value_dim: int | None = None,
+    seed: int | torch.Generator = 0,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> list[Task]:
+    """``n_tasks`` tasks whose keys lie in clusters, each cluster with its own value.
+
+    Task ``t`` has ``clusters`` centres; a key of cluster ``c`` is its centre plus
+    Gaussian noise of standard deviation ``spread`` per coordinate, and its value is the
+    cluster's value (a random vector of ``value_kind``, as in :func:`random_vectors`).
+    Items go to the clusters in turn (item ``i`` to cluster ``i % clusters``). The test
+    split holds *fresh* keys drawn from the same clusters, so it measures
+    generalisation: the memory never saw a test key.
+
+    Centres are random Gaussian directions of norm ``radius`` (default 5.0), drawn for
+    every trial and task, or given as ``centres`` of shape ``(n_tasks, clusters, dim)``
+    (the same in every trial) or ``(trials, n_tasks, clusters, dim)``.
+
+    ``n_train`` and ``n_test`` are one size for all tasks or one per task. The train
+    keys of a task are nested: with the same seed, the first ``m`` keys of a split of
+    ``n > m`` keys are the split of ``m`` keys, and a task's data do not depend on the
+    sizes of the other tasks. Returns one :class:`Task` per task.
+    """
+    n_tasks = _validate.positive_int("n_tasks", n_tasks)
+    trains = _sizes("n_train", n_train, n_tasks)
+    tests = _sizes("n_test", n_test, n_tasks)
+    dim = _validate.positive_int("dim", dim)
+    trials = _validate.optional_trials(trials)
+    clusters = _validate.positive_int("clusters", clusters)
+    spread = _validate.positive_float("spread", spread, allow_zero=True)
+    value_dim = dim if value_dim is None else _validate.positive_int("value_dim", value_dim)
+    if value_kind not in KINDS:
+        raise ValueError(f"value_kind must be one of {KINDS}, got {value_kind!r}")
+    _check_dtype(dtype)
+    given = _centres(centres, radius, n_tasks, clusters, dim, trials)
+    radius = 5.0 if radius is None else _validate.positive_float("radius", radius, allow_zero=True)
+    if given is None and radius == 0 and spread == 0:
+        raise ValueError("radius and spread are both 0: every key would be the zero vector")
+    tasks = []
+    for t, (g_centre, g_value, g_train, g_test) in enumerate(_task_generators(seed, n_tasks, 4)):
+        if given is None:
+            centre = _draw(clusters, trials, dim, g_centre)
+            centre = radius * centre / centre.norm(dim=-1, keepdim=True)
+        else:
+            centre = given[:, t]
+        values = _shaped(_draw(clusters, trials, value_dim, g_value), value_kind)
+        train_keys, train_targets = _cluster_keys(centre, trains[t], spread, g_train)
+        test_keys, test_targets = _cluster_keys(centre, tests[t], spread, g_test)
+        fin = partial(_finish, trials=trials, dtype=dtype, device=device)
+        tasks.append(
+            Task(
+                train_keys=fin(train_keys),
+                train_values=fin(values[:, train_targets]),
+                test_keys=fin(test_keys),
+                test_values=fin(values[:, test_targets]),
+                values=fin(values),
+                train_targets=train_targets.to(device),
+                test_targets=test_targets.to(device),
+                centres=fin(centre),
+            )
+        )
+    return tasks
+
+
+def _cluster_keys(
+    centre: torch.Tensor, n: int, spread: float, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` keys around the centres ``(T, C, d)``, item ``i`` in cluster ``i % C``:
+    the keys ``(T, n, d)`` and their clusters ``(n,)``."""
+    targets = torch.arange(n) % centre.shape[-2]
+    noise = _draw(n, centre.shape[0], centre.shape[-1], gen)
+    return centre[:, targets] + spread * noise, targets
+
+
+def _centres(
+    centres: object, radius: object, n_tasks: int, clusters: int, dim: int, trials: int | None
+) -> torch.Tensor | None:
+    """Given centres as ``(T, n_tasks, clusters, dim)`` float64, or None to draw them."""
+    if centres is None:
+        return None
+    if radius is not None:
+        raise ValueError(
+            f"give either centres or radius, not both (got radius={radius!r}); "
+            "radius sets the norm of randomly drawn centres"
+        )
+    centres = _validate.float_tensor("centres", centres)
+    t = 1 if trials is None else trials
+    shape = (n_tasks, clusters, dim)
+    if tuple(centres.shape) == shape:
+        centres = centres.expand(t, *shape)
+    elif tuple(centres.shape) != (t, *shape):
+        raise ValueError(
+            f"centres must have shape (n_tasks, clusters, dim) = {shape} or "
+            f"(trials, n_tasks, clusters, dim) = {(t, *shape)}, got {tuple(centres.shape)}"
+        )
+    return centres.to(device="cpu", dtype=torch.float64)
+
+
+def random_tasks(
+    n_tasks: int,
+    n_pairs: int | Sequence[int],
+    dim: int,
+    trials: int | None = None,
+    *,
+    kind: str = "gaussian",
+    value_kind: str | None = None,
+    value_dim: int | None = None,
+    seed: int | torch.Generator = 0,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> list[Task]:
+    """``n_tasks`` tasks of independent random pairs: memorisation, so test = train.
+
+    A random pair has nothing to generalise from: the value of a key the memory never
+    saw is unrelated to anything it stored. The only fair test is recall of the stored
+    pairs, so each task's test split *is* its train split. Each pair is its own target
+    (``values`` = ``train_values``). ``kind`` and ``value_kind`` are as in
+    :func:`random_pairs`; ``n_pairs`` is one size for all tasks or one per task, and
+    larger tasks extend smaller ones drawn with the same seed. Returns one :class:`Task`
+    per task.
+    """
+    n_tasks = _validate.positive_int("n_tasks", n_tasks)
+    sizes = _sizes("n_pairs", n_pairs, n_tasks)
+    dim = _validate.positive_int("dim", dim)
+    trials = _validate.optional_trials(trials)
+    value_dim = dim if value_dim is None else _validate.positive_int("value_dim", value_dim)
+    value_kind = kind if value_kind is None else value_kind
+    for name, k in (("kind", kind), ("value_kind", value_kind)):
+        if k not in KINDS:
+            raise ValueError(f"{name} must be one of {KINDS}, got {k!r}")
+    _check_dtype(dtype)
+    tasks = []
+    for n, (g_key, g_value) in zip(sizes, _task_generators(seed, n_tasks, 2), strict=True):
+        keys = _finish(_shaped(_draw(n, trials, dim, g_key), kind), trials, dtype, device)
+        values = _shaped(_draw(n, trials, value_dim, g_value), value_kind)
+        values = _finish(values, trials, dtype, device)
+        targets = torch.arange(n, device=device)
+        tasks.append(Task(keys, values, keys, values, values, targets, targets))
+    return tasks

@@ -82,3 +82,111 @@ def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -
     own = torch.arange(n, device=retrieved.device)
     hit = best == own
     return hit & (retrieved.norm(dim=-1) > 0)
+
+
+def nearest_target_recall(
+    retrieved: torch.Tensor, candidates: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Is each retrieved vector closest, by cosine, to its own target among the candidates?
+
+    As :func:`nearest_neighbor_recall`, but item ``i``'s own target is
+    ``candidates[..., targets[..., i], :]``, so several items may share one target (all
+    the keys of a cluster, say). ``retrieved`` is ``(..., N, d)``, ``candidates``
+    ``(..., M, d)`` and ``targets`` integer indices ``(..., N)`` or ``(N,)`` in ``[0, M)``.
+    Returns a boolean tensor ``(..., N)``; a zero retrieved vector counts as a miss.
+    """
+    retrieved = _validate.float_tensor("retrieved", retrieved)
+    candidates = _validate.float_tensor("candidates", candidates)
+    if retrieved.dim() < 2 or candidates.dim() != retrieved.dim():
+        raise ValueError(
+            f"retrieved (..., N, d) and candidates (..., M, d) must have the same rank >= 2, "
+            f"got {tuple(retrieved.shape)} and {tuple(candidates.shape)}"
+        )
+    if retrieved.shape[:-2] != candidates.shape[:-2] or retrieved.shape[-1] != candidates.shape[-1]:
+        raise ValueError(
+            f"candidates must have shape (..., M, {retrieved.shape[-1]}) with batch axes "
+            f"{tuple(retrieved.shape[:-2])}, got {tuple(candidates.shape)}"
+        )
+    if not isinstance(targets, torch.Tensor) or targets.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"targets must be an integer torch.Tensor, got {targets!r:.60}")
+    n, m = retrieved.shape[-2], candidates.shape[-2]
+    if targets.shape not in (retrieved.shape[:-1], (n,)):
+        raise ValueError(
+            f"targets must have shape {tuple(retrieved.shape[:-1])} or ({n},), "
+            f"got {tuple(targets.shape)}"
+        )
+    if targets.numel() and (targets.min() < 0 or targets.max() >= m):
+        raise ValueError(
+            f"targets must index the {m} candidates (0 <= target < {m}), got values in "
+            f"[{int(targets.min())}, {int(targets.max())}]"
+        )
+    r = torch.nn.functional.normalize(retrieved, dim=-1)
+    c = torch.nn.functional.normalize(candidates, dim=-1)
+    best = (r @ c.transpose(-2, -1)).argmax(dim=-1)
+    return (best == targets.to(best.device)) & (retrieved.norm(dim=-1) > 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Continual learning: summaries of the accuracy matrix R[i, j], the accuracy on task j after
+# learning tasks 0..i in order. R has shape (..., T, T): one matrix per trial, say.
+
+
+def _accuracy_matrix(matrix: object, min_tasks: int) -> torch.Tensor:
+    if isinstance(matrix, torch.Tensor):
+        r = matrix.detach().to(torch.float64)
+    else:
+        try:
+            r = torch.as_tensor(matrix, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(
+                f"matrix must be a tensor or array of accuracies, got {type(matrix).__name__}"
+            ) from err
+    if r.dim() < 2 or r.shape[-1] != r.shape[-2]:
+        raise ValueError(f"matrix must have shape (..., T, T), got {tuple(r.shape)}")
+    if r.shape[-1] < min_tasks:
+        raise ValueError(
+            f"matrix must cover at least {min_tasks} tasks for this measure, "
+            f"got shape {tuple(r.shape)}"
+        )
+    return r
+
+
+def average_accuracy(matrix: torch.Tensor) -> torch.Tensor:
+    """Mean accuracy over all T tasks after the last one is learned: ``mean_j R[T-1, j]``.
+
+    ``matrix`` is ``(..., T, T)`` (a tensor or an array); returns ``(...)`` in float64.
+    """
+    r = _accuracy_matrix(matrix, 1)
+    return r[..., -1, :].mean(dim=-1)
+
+
+def backward_transfer(matrix: torch.Tensor) -> torch.Tensor:
+    """Backward transfer (Lopez-Paz & Ranzato, 2017): how learning later tasks changed the
+    earlier ones, ``BWT = 1/(T-1) sum_{i < T-1} (R[T-1, i] - R[i, i])``.
+
+    Negative values are forgetting. For two tasks ``BWT = A2 - A1``, where ``A1`` is the
+    accuracy on the first task right after learning it and ``A2`` after the second.
+    ``matrix`` is ``(..., T, T)`` with ``T >= 2``; returns ``(...)`` in float64.
+    """
+    r = _accuracy_matrix(matrix, 2)
+    final = r[..., -1, :-1]
+    just_learned = torch.diagonal(r, dim1=-2, dim2=-1)[..., :-1]
+    return (final - just_learned).mean(dim=-1)
+
+
+def forgetting_measure(matrix: torch.Tensor) -> torch.Tensor:
+    """Average forgetting (Chaudhry et al., 2018): for every task but the last, its best
+    accuracy at any point after it was learned and before the last task, minus its final
+    accuracy, ``f_j = max_{j <= l < T-1} R[l, j] - R[T-1, j]``, averaged over ``j < T-1``.
+
+    Accuracies on a task before it was learned are not counted, as a task is only
+    evaluated once it has been learned in that definition. For two tasks this is the
+    forgetting score ``A1 - A2``. ``matrix`` is ``(..., T, T)`` with ``T >= 2``; returns
+    ``(...)`` in float64.
+    """
+    r = _accuracy_matrix(matrix, 2)
+    t = r.shape[-1]
+    learned = torch.ones(t - 1, t - 1, dtype=torch.bool, device=r.device).tril()  # l >= j
+    earlier = r[..., :-1, :-1].masked_fill(~learned, float("-inf"))
+    best = earlier.amax(dim=-2)
+    return (best - r[..., -1, :-1]).mean(dim=-1)

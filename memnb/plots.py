@@ -96,3 +96,333 @@ def subplots(ncols: int, width: float = 5.2, height: float = 3.8):
     """A row of ``ncols`` panels sized for a book page: ``(figure, axes)``."""
     fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), layout="constrained")
     return fig, axes
+
+
+# ---------------------------------------------------------------------------------------------
+# Forgetting
+
+ACCURACY = "accuracy (fraction of test keys)"
+# One colour per memory in every forgetting figure (skipping the palette's fourth colour,
+# which is hard to tell from its second).
+_COLOURS = sns.color_palette("colorblind")
+MEMORY_COLOURS = dict(
+    zip(
+        ["EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory", "AttentionMemory"],
+        [_COLOURS[0], _COLOURS[1], _COLOURS[2], _COLOURS[4]],
+        strict=True,
+    )
+)
+TWO_TASKS = {"acc_A1": "A, after learning A", "acc_A2": "A, after learning B", "acc_B": "B"}
+
+
+def task_accuracies(
+    frame: pd.DataFrame,
+    *,
+    by: str = "memory",
+    ax: Axes | None = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> Axes:
+    """The two-task scores of a :func:`memnb.experiments.forgetting` frame as bars.
+
+    For each ``by`` value: the accuracy on A right after learning A, on A after learning
+    B, and on B, each the mean over trials with its 95 % confidence interval. The dashed
+    line is chance (a read that picks one of the candidate values at random).
+    """
+    _require(frame, [by, "chance", *TWO_TASKS])
+    if ax is None:
+        _, ax = plt.subplots()
+    long = frame.melt(id_vars=[by], value_vars=list(TWO_TASKS), value_name="accuracy")
+    long["tested"] = long["variable"].map(TWO_TASKS)
+    sns.barplot(
+        data=long, y=by, x="accuracy", hue="tested", errorbar=BAND, n_boot=500, seed=0, ax=ax
+    )
+    ax.axvline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel(ACCURACY)
+    ax.set_ylabel("")
+    if legend:
+        ax.legend(title="tested", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.get_legend().remove()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def sweep_curve(
+    frame: pd.DataFrame,
+    x: str,
+    y: str = "forgetting",
+    *,
+    hue: str | None = "memory",
+    style: str | None = None,
+    ax: Axes | None = None,
+    logx: bool = False,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Mean ``y`` against a swept setting ``x``, with a 95 % confidence band over trials."""
+    _require(frame, [x, y] + [c for c in (hue, style) if c])
+    if ax is None:
+        _, ax = plt.subplots()
+    names = [] if hue is None else list(frame[hue].drop_duplicates())
+    known = hue == "memory" and set(names) <= set(MEMORY_COLOURS)
+    sns.lineplot(
+        data=frame,
+        x=x,
+        y=y,
+        hue=hue,
+        style=style,
+        palette={n: MEMORY_COLOURS[n] for n in names} if known else None,
+        errorbar=BAND,
+        n_boot=500,
+        seed=0,
+        marker="o",
+        markersize=4,
+        ax=ax,
+    )
+    if logx:  # a sweep has few settings: label each of them
+        ax.set_xscale("log")
+        ticks = sorted(frame[x].unique())
+        ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def accuracy_heatmap(matrix: object, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """The mean accuracy matrix ``R[i, j]`` over trials as an annotated heatmap.
+
+    ``matrix`` is ``(trials, T, T)`` (a tensor or an array, e.g. from
+    :func:`memnb.experiments.accuracy_matrix`): row ``i`` is after learning task ``i + 1``,
+    column ``j`` the task tested.
+    """
+    mean = np.asarray(matrix, dtype=float).mean(axis=0)
+    if mean.ndim != 2 or mean.shape[0] != mean.shape[1]:
+        raise ValueError(f"matrix must have shape (trials, T, T), got {np.shape(matrix)}")
+    if ax is None:
+        _, ax = plt.subplots()
+    ticks = np.arange(1, mean.shape[0] + 1)
+    sns.heatmap(
+        mean,
+        vmin=0,
+        vmax=1,
+        cmap="viridis",
+        annot=True,
+        fmt=".2f",
+        annot_kws={"fontsize": "small"},
+        xticklabels=ticks,
+        yticklabels=ticks,
+        square=True,
+        cbar_kws={"label": "mean accuracy", "shrink": 0.8},
+        ax=ax,
+    )
+    ax.set_xlabel("task tested")
+    ax.set_ylabel("after learning task")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def forgetting_trace(
+    frame: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None
+) -> Axes:
+    """Accuracy on tasks A and B after every write (a
+    :func:`memnb.experiments.forgetting_trace` frame), with 95 % confidence bands; the
+    shaded span is where B is written, the dashed line chance."""
+    _require(frame, ["step", "task", "accuracy", "chance", "steps_A", "steps_B"])
+    if ax is None:
+        _, ax = plt.subplots()
+    steps_a, steps_b = int(frame["steps_A"].iloc[0]), int(frame["steps_B"].iloc[0])
+    ax.axvspan(steps_a, steps_a + steps_b, color="0.9", zorder=0, label="writing B")
+    sns.lineplot(
+        data=frame,
+        x="step",
+        y="accuracy",
+        hue="task",
+        hue_order=["A", "B"],
+        errorbar=BAND,
+        n_boot=500,
+        seed=0,
+        ax=ax,
+    )
+    ax.axhline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+    ax.set_ylim(-0.02, 1.02)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("update steps (A, then B)")
+    ax.set_ylabel(ACCURACY)
+    ax.legend(title="tested", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity
+
+CAPACITY_LABELS = {
+    "accuracy": "recall accuracy (fraction of the N items)",
+    "mse": "MSE of the read (per coordinate)",
+    "cosine": "cosine(read, value)",
+    "cosine_distance": "cosine distance, 1 - cos(read, value)",
+    "weight": "softmax weight on the own pair",
+}
+N_LABEL = "pairs written, N"
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _capacity_palette(n: int) -> list:
+    """Colour-blind palette without its vermillion next to its orange (for <= 10 lines)."""
+    if n > 10:
+        return sns.color_palette("viridis", n)
+    base = sns.color_palette("colorblind", 10)
+    return [base[i] for i in (0, 1, 2, 4, 3, 5, 6, 7, 8, 9)][:n]
+
+
+def capacity_curve(
+    frame: pd.DataFrame,
+    y: str = "accuracy",
+    *,
+    hue: str | None = "memory",
+    ax: Axes | None = None,
+    threshold: float | None = None,
+    logy: bool = False,
+    label: str | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Mean ``y`` against the number of pairs N (log axis), with a 95 % band over trials.
+
+    ``y`` is a column of a capacity frame, or ``"cosine_distance"`` (``1 - cosine``).
+    ``threshold`` draws a dotted horizontal line (the accuracy that defines capacity);
+    ``label`` names the single curve drawn when ``hue`` is None. A curve stops at the
+    last N where all its trials are finite, marked "diverged".
+    """
+    if y == "cosine_distance" and y not in frame.columns:
+        _require(frame, ["cosine"])
+        frame = frame.assign(cosine_distance=1.0 - frame["cosine"])
+    _require(frame, ["n_items", y] + ([hue] if hue else []))
+    if ax is None:
+        _, ax = plt.subplots()
+    groups = _groups(frame, hue)
+    palette = _capacity_palette(len(groups))
+    for i, ((name, group), colour) in enumerate(zip(groups, palette, strict=True)):
+        finite = group.groupby("n_items")[y].transform(lambda s: bool(np.isfinite(s).all()))
+        shown = group[finite.astype(bool)]
+        sns.lineplot(
+            data=shown,
+            x="n_items",
+            y=y,
+            errorbar=BAND,
+            n_boot=500,
+            seed=0,
+            color=colour,
+            label=str(name) if hue else label,
+            ax=ax,
+            marker=MARKERS[i % len(MARKERS)],
+            markersize=4,
+        )
+        if len(shown) < len(group) and len(shown):
+            last = shown.groupby("n_items")[y].mean()
+            ax.plot(last.index[-1], last.iloc[-1], "X", color=colour, ms=9, label="diverged")
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1)
+    ax.set_xscale("log", base=2)
+    ticks = sorted(frame["n_items"].unique())
+    if len(ticks) <= 12:
+        ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(N_LABEL)
+    ax.set_ylabel(CAPACITY_LABELS.get(y, y))
+    if hue:
+        ax.legend(title=hue, fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def capacity_panels(
+    frame: pd.DataFrame,
+    *,
+    hue: str | None = "memory",
+    threshold: float | None = 0.95,
+    title: str | None = None,
+):
+    """Recall accuracy, MSE (log scale) and cosine distance against N, side by side.
+
+    Returns ``(figure, axes)``; the legend is drawn once, in the first panel.
+    """
+    fig, axes = subplots(3, width=4.4, height=3.6)
+    capacity_curve(frame, "accuracy", hue=hue, ax=axes[0], threshold=threshold)
+    capacity_curve(frame, "mse", hue=hue, ax=axes[1], logy=True)
+    capacity_curve(frame, "cosine_distance", hue=hue, ax=axes[2])
+    for ax in axes[1:]:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if title:
+        fig.suptitle(title)
+    return fig, axes
+
+
+def capacity_points(
+    table: pd.DataFrame,
+    x: str,
+    *,
+    hue: str | None = None,
+    ax: Axes | None = None,
+    logx: bool = True,
+    logy: bool = True,
+    xlabel: str | None = None,
+    legend: str = "best",
+    title: str | None = None,
+) -> Axes:
+    """Capacity numbers against a setting ``x``, with their bootstrap intervals.
+
+    ``table`` is :func:`memnb.summaries.capacity_at` with ``ci`` set, its index reset so
+    that ``x`` (and ``hue``) are columns. A capacity that is only a lower bound (the
+    accuracy never fell below the threshold) is drawn as an upward triangle.
+    """
+    _require(table, [x, "capacity", "lower_bound", "low", "high"] + ([hue] if hue else []))
+    if ax is None:
+        _, ax = plt.subplots()
+    groups = _groups(table, hue)
+    palette = _capacity_palette(len(groups))
+    for (name, group), colour in zip(groups, palette, strict=True):
+        group = group.sort_values(x)
+        cap = group["capacity"].to_numpy(dtype=float)
+        low = np.clip(cap - group["low"].to_numpy(dtype=float), 0, None)
+        high = np.clip(group["high"].to_numpy(dtype=float) - cap, 0, None)
+        ax.errorbar(
+            group[x],
+            cap,
+            yerr=[low, high],
+            color=colour,
+            marker="o",
+            ms=4,
+            capsize=3,
+            label=str(name) if hue else None,
+        )
+        bound = group["lower_bound"].to_numpy(dtype=bool)
+        ax.plot(group[x][bound], cap[bound], "^", color=colour, ms=10)
+    if table["lower_bound"].any():
+        ax.plot([], [], "^", color="0.4", ms=8, label="at least (largest N measured)")
+    if logx:
+        ax.set_xscale("log", base=2)
+        ticks = sorted(table[x].unique())
+        ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+    if logy:
+        ax.set_yscale("log", base=2)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel("capacity (N at 95 % recall)")
+    if hue or table["lower_bound"].any():
+        ax.legend(title=hue, fontsize="small", loc=legend)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 
 
@@ -40,3 +43,101 @@ def steps_to_fraction(
     first = below.idxmax().where(below.any())
     first.name = f"steps_to_{fraction:g}"
     return first.astype("Int64")
+
+
+def capacity_at(
+    frame: pd.DataFrame,
+    threshold: float = 0.95,
+    by: str | Sequence[str] | None = "memory",
+    y: str = "accuracy",
+    *,
+    ci: float | None = None,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Capacity: the number of items N up to which the mean ``y`` stays >= ``threshold``.
+
+    ``frame`` is a capacity frame (columns ``n_items``, ``trial`` and ``y``). For each
+    group of rows sharing the ``by`` column(s), the mean of ``y`` over trials is taken at
+    each N (NaN is not skipped). Scanning N upwards, the capacity is where the mean first
+    falls below ``threshold``, interpolated linearly in N between the last N at or above
+    the threshold and the first N below it (a NaN mean counts as below, and the capacity
+    is then the last N at or above). Values that come back above the threshold at larger
+    N are ignored.
+
+    Returns one row per group (a single row labelled ``"all"`` when ``by`` is None) with
+    columns ``capacity`` (float) and ``lower_bound``:
+
+    - the mean falls below the threshold within the N measured: the interpolated N,
+      ``lower_bound`` False;
+    - it never does: the largest N measured, ``lower_bound`` True (the true capacity is
+      at least that; measure larger N to find it);
+    - it is already below at the smallest N: NaN, ``lower_bound`` False (the capacity is
+      below the smallest N measured).
+
+    With ``ci`` (e.g. 0.95) the columns ``low`` and ``high`` hold a percentile bootstrap
+    interval: trials are resampled ``n_boot`` times (with ``seed``) and the capacity is
+    recomputed; a resample below the threshold at the smallest N counts as capacity 0.
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
+    if ci is not None and not 0 < ci < 1:
+        raise ValueError(f"ci must lie strictly between 0 and 1 (or be None), got {ci}")
+    keys = [] if by is None else [by] if isinstance(by, str) else list(by)
+    _require(frame, [*keys, "n_items", y] + (["trial"] if ci is not None else []))
+    if len(frame) == 0:
+        raise ValueError("frame has no rows")
+    rng = np.random.default_rng(seed)
+    rows = {}
+    groups = frame.groupby(keys, sort=False) if keys else [("all", frame)]
+    for name, group in groups:
+        curve = group.groupby("n_items")[y].mean(skipna=False).sort_index()
+        n = curve.index.to_numpy(dtype=float)
+        capacity, bound = _crossings(n, curve.to_numpy(dtype=float)[None], threshold)
+        row = {"capacity": capacity[0], "lower_bound": bool(bound[0])}
+        if ci is not None:
+            row["low"], row["high"] = _bootstrap(group, y, n, threshold, ci, n_boot, rng)
+        rows[name[0] if len(keys) == 1 and isinstance(name, tuple) else name] = row
+    result = pd.DataFrame.from_dict(rows, orient="index")
+    if len(keys) > 1:
+        result.index = pd.MultiIndex.from_tuples(result.index)
+    result.index.names = keys or [None]
+    return result
+
+
+def _crossings(n: np.ndarray, means: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """First downward crossing of each row of ``means`` (curves over ``n``), interpolated.
+
+    Returns ``(capacity, lower_bound)`` per row, as :func:`capacity_at` defines them.
+    """
+    below = ~(means >= threshold)  # NaN counts as below
+    first = np.argmax(below, axis=1)
+    never = ~below.any(axis=1)
+    rows = np.arange(len(means))
+    prev = np.maximum(first - 1, 0)
+    a0, a1 = means[rows, prev], means[rows, first]
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows with first == 0 are NaN
+        step = np.where(np.isfinite(a1), (a0 - threshold) / (a0 - a1), 0.0)
+        capacity = n[prev] + step * (n[first] - n[prev])
+    capacity = np.where(never, n[-1], np.where(first == 0, np.nan, capacity))
+    return capacity, never
+
+
+def _bootstrap(
+    group: pd.DataFrame,
+    y: str,
+    n: np.ndarray,
+    threshold: float,
+    ci: float,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    table = group.pivot_table(index="trial", columns="n_items", values=y, dropna=False)
+    table = table.reindex(columns=n)
+    if table.isna().any().any():
+        raise ValueError(f"a bootstrap needs every trial at every N; some {y} are missing")
+    values = table.to_numpy(dtype=float)
+    picks = rng.integers(0, len(values), size=(n_boot, len(values)))
+    capacity, _ = _crossings(n, values[picks].mean(axis=1), threshold)
+    low, high = np.quantile(np.nan_to_num(capacity, nan=0.0), [(1 - ci) / 2, (1 + ci) / 2])
+    return float(low), float(high)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .summaries import _require
 
@@ -52,3 +54,86 @@ def hebbian_adaptation(frame: pd.DataFrame, by: Sequence[str] = ("memory", "tria
     """
     start, step, key_sq_norm = _start_and_steps(frame, by)
     return pd.Series(start * (step * key_sq_norm - 1.0) ** 2, index=frame.index, name="mse_theory")
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity: N random pairs written at once, then recalled by the nearest stored value.
+
+
+def _items(n_items: object) -> np.ndarray:
+    n = np.asarray(n_items, dtype=float)
+    if n.size == 0 or not np.all(np.isfinite(n)) or np.any(n < 1):
+        raise ValueError(f"n_items must be numbers of items >= 1, got {n_items!r}")
+    return n
+
+
+def hebbian_cosine(n_items: object, dim: int) -> np.ndarray:
+    """Cosine between the Hebbian read of a stored key and its value: ``sqrt(d / (d + N - 1))``.
+
+    For N pairs of independent unit-norm random keys and values in ``dim`` dimensions, the
+    read of key i is ``v_i + sum_{j != i} (k_j . k_i) v_j``: the value plus N - 1 others,
+    each with a weight of variance ``1 / d``. Its squared norm is about ``1 + (N - 1) / d``
+    and its component along ``v_i`` about 1.
+    """
+    n = _items(n_items)
+    return np.sqrt(dim / (dim + n - 1.0))
+
+
+def hebbian_recall(n_items: object, dim: int, nodes: int = 101) -> np.ndarray:
+    """Gaussian approximation of the Hebbian memory's nearest-neighbour recall accuracy.
+
+    With unit-norm random keys and values, the read of key i scores ``s = 1 + e`` against
+    its own value, ``e`` normal with variance ``(N - 1) / d^2``, and each of the N - 1
+    other values scores about normal, mean 0 and variance ``2 / d + (N - 2) / d^2``.
+    Treating these N scores as independent, the item is recalled with probability
+    ``E_s[Phi(s / sigma_wrong)^(N - 1)]``, computed by Gauss-Hermite quadrature over ``s``.
+    """
+    n = _items(n_items)[..., None]
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / math.sqrt(2.0 * math.pi)
+    correct = 1.0 + np.sqrt(n - 1.0) / dim * z
+    sigma_wrong = np.sqrt(2.0 / dim + np.maximum(n - 2.0, 0.0) / dim**2)
+    log_phi = torch.special.log_ndtr(torch.as_tensor(correct / sigma_wrong)).numpy()
+    return (w * np.exp((n - 1.0) * log_phi)).sum(axis=-1)
+
+
+def least_squares_cosine(n_items: object, dim: int) -> np.ndarray:
+    """Cosine of the least-squares read (the delta rule run to convergence): ``min(1, sqrt(d/N))``.
+
+    Up to N = d random keys are linearly independent and the converged matrix maps every
+    key to its value exactly. Beyond, the reads are the values projected onto a random
+    d-dimensional subspace of the N-dimensional item space, which keeps a fraction d / N
+    of each value's squared norm and its component along the value.
+    """
+    n = _items(n_items)
+    return np.sqrt(np.minimum(1.0, dim / n))
+
+
+def gram_eigenvalue_edges(
+    n_items: object, dim: int, key_sq_norm: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest nonzero eigenvalue of ``K^T K`` for N random keys (large d).
+
+    The Marchenko-Pastur edges ``s (1 -/+ sqrt(N / d))^2`` for keys of squared norm ``s``
+    (``s = 1`` for unit keys, about ``d`` for standard normal ones). A full-batch delta-rule
+    write multiplies the error along an eigenvector by ``1 - lr * lambda``; it is stable
+    when ``lr * lambda_max < 2``, and converges at a rate set by ``lambda_min / lambda_max``.
+    """
+    ratio = np.sqrt(_items(n_items) / dim)
+    return key_sq_norm * (1.0 - ratio) ** 2, key_sq_norm * (1.0 + ratio) ** 2
+
+
+def attention_weight(
+    n_items: object, beta: float, dim: int, key_sq_norm: float = 1.0
+) -> np.ndarray:
+    """Softmax weight that an attention read of a stored key puts on its own pair.
+
+    The own score is ``beta s`` (``s = |k|^2``); the N - 1 others are about normal with
+    variance ``beta^2 s^2 / d``, so each contributes ``exp(beta^2 s^2 / (2 d))`` on average
+    to the softmax sum: ``w = 1 / (1 + (N - 1) exp(beta^2 s^2 / (2 d) - beta s))``. The
+    average is a good stand-in for the sum while ``N`` is large next to
+    ``exp(beta^2 s^2 / d)``.
+    """
+    n = _items(n_items)
+    x = beta * key_sq_norm
+    return 1.0 / (1.0 + (n - 1.0) * np.exp(x * x / (2.0 * dim) - x))

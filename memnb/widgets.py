@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from . import plots
-from .experiments import adaptation
-from .memories import DeltaRuleMemory, EpisodicMemory, MatrixAssociativeMemory
+from . import _validate, plots, summaries
+from .experiments import adaptation, capacity, forgetting_trace
+from .memories import AttentionMemory, DeltaRuleMemory, EpisodicMemory, MatrixAssociativeMemory
 
 LEARNED = {"EpisodicMemory": EpisodicMemory, "DeltaRuleMemory": DeltaRuleMemory}
 MEMORIES = {**LEARNED, "MatrixAssociativeMemory": MatrixAssociativeMemory}
@@ -106,3 +106,159 @@ def adaptation_explorer(
         return adaptation_figure(memory, lr if memory in LEARNED else None, dim, steps)
 
     return explorer(draw, controls)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forgetting
+
+FORGETTING_MEMORIES = {**MEMORIES, "AttentionMemory": AttentionMemory}
+# Learning rates for bulk writes of a whole task. The delta rule's default 1/dim suits one
+# pair at a time; a write of N pairs is stable only while lr * (largest eigenvalue of K^T K)
+# < 2, and that eigenvalue grows with N (see the forgetting chapter).
+FORGETTING_LR = {"EpisodicMemory": 0.1, "DeltaRuleMemory": 0.0015}
+
+
+def forgetting_figure(
+    memory: str = "EpisodicMemory",
+    kind: str = "clustered",
+    n_train_a: int = 16,
+    n_train_b: int = 16,
+    steps_a: int = 20,
+    steps_b: int = 20,
+    lr: float | None = None,
+    dim: int = 32,
+    trials: int = 16,
+    seed: int = 0,
+    clusters: int = 4,
+) -> Figure:
+    """Accuracy on tasks A and B while a memory learns A and then B (the explorer's figure).
+
+    ``memory`` names a class in :data:`FORGETTING_MEMORIES`; ``lr`` (None: the value in
+    :data:`FORGETTING_LR`) is used by the memories that have one and must be None for the
+    others. ``kind`` is ``"clustered"`` (``clusters`` clusters per task) or ``"random"``.
+    """
+    if memory not in FORGETTING_MEMORIES:
+        raise ValueError(f"memory must be one of {list(FORGETTING_MEMORIES)}, got {memory!r}")
+    if lr is not None and memory not in FORGETTING_LR:
+        raise ValueError(f"{memory} has no learning rate; got lr={lr!r}, expected None")
+    lr = FORGETTING_LR.get(memory) if lr is None else lr
+    factory = FORGETTING_MEMORIES[memory]
+    factory = factory if lr is None else partial(factory, lr=lr)
+    options = {"clusters": clusters} if kind == "clustered" else {}
+    frame = forgetting_trace(
+        factory,
+        steps=(steps_a, steps_b),
+        trials=trials,
+        dim=dim,
+        seed=seed,
+        kind=kind,
+        n_train=(n_train_a, n_train_b),
+        label=memory,
+        **options,
+    )
+    fig, ax = plt.subplots(figsize=(7.0, 4.0), layout="constrained")
+    rate = "" if lr is None else f", lr={lr:.3g}"
+    plots.forgetting_trace(frame, ax=ax, title=f"{memory}, {kind} tasks{rate}")
+    return fig
+
+
+def forgetting_explorer(
+    memory: str = "EpisodicMemory",
+    kind: str = "clustered",
+    n_train_a: int = 16,
+    n_train_b: int = 16,
+    steps_a: int = 20,
+    steps_b: int = 20,
+    lr: float | None = None,
+) -> widgets.VBox:
+    """Explore forgetting: memory, task kind, task sizes, steps per task and learning rate.
+
+    Choosing another memory resets the learning rate to that memory's value in
+    :data:`FORGETTING_LR`; the slider is disabled for the memories without one.
+    """
+    lr = FORGETTING_LR.get(memory) if lr is None else lr
+    slider = widgets.FloatLogSlider(
+        value=lr or 0.1,
+        base=10,
+        min=-4,
+        max=0,
+        step=0.05,
+        description="lr",
+        readout_format=".3g",
+        disabled=memory not in FORGETTING_LR,
+    )
+    options = list(FORGETTING_MEMORIES)
+    controls = {
+        "memory": widgets.Dropdown(options=options, value=memory, description="memory"),
+        "kind": widgets.Dropdown(options=["clustered", "random"], value=kind, description="kind"),
+        "n_train_a": widgets.IntSlider(value=n_train_a, min=4, max=64, description="pairs A"),
+        "n_train_b": widgets.IntSlider(value=n_train_b, min=4, max=128, description="pairs B"),
+        "steps_a": widgets.IntSlider(value=steps_a, min=1, max=50, description="steps A"),
+        "steps_b": widgets.IntSlider(value=steps_b, min=1, max=100, description="steps B"),
+        "lr": slider,
+    }
+
+    def on_memory(change: dict) -> None:
+        slider.disabled = change["new"] not in FORGETTING_LR
+        if not slider.disabled:
+            slider.value = FORGETTING_LR[change["new"]]
+
+    controls["memory"].observe(on_memory, names="value")
+
+    def draw(memory: str, lr: float, **sizes: object) -> Figure:
+        return forgetting_figure(memory, lr=lr if memory in FORGETTING_LR else None, **sizes)
+
+    return explorer(draw, controls)
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity
+
+CAPACITY_MEMORIES = {**MEMORIES, "AttentionMemory": AttentionMemory}
+
+
+def capacity_figure(
+    memory: str = "EpisodicMemory",
+    max_items: int = 512,
+    dim: int = 64,
+    steps: int = 5,
+    trials: int = 16,
+    seed: int = 0,
+) -> Figure:
+    """Recall accuracy, MSE and cosine distance against N for one memory at its defaults.
+
+    N runs over the powers of two from 4 to ``max_items``; every N gets a fresh memory
+    (``memory`` names a class in :data:`CAPACITY_MEMORIES`) written ``steps`` times with
+    all N pairs. The dotted vertical line marks the capacity (N at 95 % recall).
+    """
+    if memory not in CAPACITY_MEMORIES:
+        raise ValueError(f"memory must be one of {list(CAPACITY_MEMORIES)}, got {memory!r}")
+    if _validate.positive_int("max_items", max_items) < 4:
+        raise ValueError(f"max_items must be at least 4, got {max_items}")
+    sizes = [2**i for i in range(2, max_items.bit_length()) if 2**i <= max_items]
+    frame = capacity(CAPACITY_MEMORIES[memory], sizes, steps, trials, dim, seed, label=memory)
+    found = summaries.capacity_at(frame).iloc[0]
+    sign = ">= " if found["lower_bound"] else ""
+    title = f"{memory}, dim={dim}, steps={steps}: capacity {sign}{found['capacity']:.0f}"
+    fig, axes = plots.capacity_panels(frame, title=title)
+    if found["capacity"] == found["capacity"]:  # not NaN
+        for ax in axes:
+            ax.axvline(found["capacity"], color="k", ls=":", lw=1)
+    return fig
+
+
+def capacity_explorer(
+    memory: str = "EpisodicMemory", max_items: int = 512, dim: int = 64, steps: int = 5
+) -> widgets.VBox:
+    """Explore capture capacity: memory type, largest N, dimension and number of writes."""
+    controls = {
+        "memory": widgets.Dropdown(
+            options=list(CAPACITY_MEMORIES), value=memory, description="memory"
+        ),
+        "max_items": widgets.Dropdown(
+            options=[2**i for i in range(4, 12)], value=max_items, description="N up to"
+        ),
+        "dim": widgets.Dropdown(options=[8, 16, 32, 64, 128], value=dim, description="dim"),
+        "steps": widgets.IntSlider(value=steps, min=1, max=100, description="steps"),
+    }
+    return explorer(capacity_figure, controls)

@@ -1,0 +1,178 @@
+"""Capture capacity: how many pairs a memory recalls after one bulk write of all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import pairwise
+from numbers import Integral
+
+import pandas as pd
+import torch
+
+from .. import _validate, data, metrics
+from ..memories import AttentionMemory
+from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
+
+READ_CHUNK = 1024  # queries read at once, so that a large store never needs N x N scores at once
+
+
+def capacity(
+    factory: Factory,
+    n_items: Iterable[int] = (4, 8, 16, 32, 64, 128, 256),
+    steps: int | Iterable[int] = 5,
+    trials: int = 16,
+    dim: int = 64,
+    seed: int = 0,
+    *,
+    kind: str = "gaussian",
+    label: str | None = None,
+) -> pd.DataFrame:
+    """Write N pairs ``steps`` times as one batch, then recall each of them.
+
+    For every N in ``n_items`` a fresh memory (``trials`` independent ones, batched when
+    the factory accepts ``trials``) receives ``update(keys, values)`` with all N pairs,
+    ``steps`` times; then each of the N keys is read back. An item is recalled when its
+    read is closer by cosine to its own value than to any of the other N - 1 stored
+    values (:func:`memnb.metrics.nearest_neighbor_recall`); a read that is zero or not
+    finite is a miss.
+
+    ``steps`` may also be an increasing sequence of counts, e.g. ``(1, 5, 20)``: each
+    memory is then read after each count in one run, which gives the same numbers as
+    separate runs because a read does not change a memory.
+
+    The pairs (``kind`` as in :func:`memnb.data.random_pairs`) are nested: the N pairs of
+    a trial are the first N of one draw for the largest N, so neighbouring N differ only
+    by the pairs added. Every N starts from the same initial memory state.
+
+    Returns a tidy frame, one row per trial, N and count of writes, with columns
+    ``trial, n_items``, ``accuracy`` (fraction of the N items recalled), ``mse``
+    (per-coordinate squared error of the read, averaged over items), ``cosine`` (cosine
+    between read and value, averaged over items), ``diverged`` (some read was NaN or
+    inf), and the parameters ``memory, dim, steps, seed`` (``steps``: the writes made
+    before the read).
+    """
+    sizes = _sizes(n_items)
+    counts = _counts(steps)
+    trials = _validate.positive_int("trials", trials)
+    dim = _validate.positive_int("dim", dim)
+    data_seed, memory_seed = child_seeds(seed, 2)
+    all_keys, all_values = data.random_pairs(max(sizes), dim, trials, seed=data_seed, kind=kind)
+    rows = []
+    for n in sizes:
+        memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
+        pairs = (all_keys[:, :n].contiguous(), all_values[:, :n].contiguous())
+        keys, values = place_like(memory, *pairs)
+        done = 0
+        for count in counts:
+            for _ in range(count - done):
+                memory.update(keys, values)
+            done = count
+            with torch.no_grad():
+                retrieved = _read_all(memory, keys, values.shape)
+            rows.append(_score(retrieved, values, n).assign(steps=count))
+    frame = pd.concat(rows, ignore_index=True)
+    frame = frame.assign(memory=label_of(factory, label), dim=dim, seed=seed)
+    return frame[[*frame.columns.drop(["steps", "seed"]), "steps", "seed"]]
+
+
+def _counts(steps: object) -> list[int]:
+    """``steps`` as an increasing list of positive ints (an int is a list of one)."""
+    if isinstance(steps, Iterable) and not isinstance(steps, str | bytes):
+        counts = [_validate.positive_int("steps", s) for s in steps]
+        if not counts:
+            raise ValueError("steps must hold at least one number of writes, got none")
+        if any(b <= a for a, b in pairwise(counts)):
+            raise ValueError(f"steps must be strictly increasing, got {counts}")
+        return counts
+    return [_validate.positive_int("steps", steps)]
+
+
+def _sizes(n_items: object) -> list[int]:
+    """``n_items`` as a list of distinct positive ints (an int is a list of one)."""
+    if isinstance(n_items, Integral) and not isinstance(n_items, bool):
+        n_items = [n_items]
+    if isinstance(n_items, str | bytes) or not isinstance(n_items, Iterable):
+        raise TypeError(
+            f"n_items must be a sequence of positive ints, got {type(n_items).__name__}"
+        )
+    sizes = list(n_items)
+    if not sizes:
+        raise ValueError("n_items must hold at least one number of items, got an empty sequence")
+    for n in sizes:
+        _validate.positive_int("n_items", n)
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"n_items must not repeat a value, got {sizes}")
+    return [int(n) for n in sizes]
+
+
+def _read_all(memory: object, keys: torch.Tensor, expected: torch.Size) -> torch.Tensor:
+    """Read every key, ``READ_CHUNK`` items at a time (a read does not change a memory)."""
+    chunks = []
+    for start in range(0, keys.shape[1], READ_CHUNK):
+        part = keys[:, start : start + READ_CHUNK]
+        chunks.append(read(memory, part, (*expected[:1], part.shape[1], *expected[2:])))
+    return torch.cat(chunks, dim=1)
+
+
+def _score(retrieved: torch.Tensor, values: torch.Tensor, n: int) -> pd.DataFrame:
+    """Per-trial accuracy, MSE and cosine of the reads of N items."""
+    retrieved, values = retrieved.double(), values.double()
+    finite = torch.isfinite(retrieved).all(dim=-1, keepdim=True)
+    # A read that is not finite is a miss: score a zero vector in its place. Dividing
+    # by the largest entry keeps huge (but finite) reads from overflowing the norm.
+    scale = retrieved.abs().amax(dim=-1, keepdim=True)
+    safe = torch.where(finite & (scale > 0), retrieved / torch.where(scale > 0, scale, 1.0), 0.0)
+    hits = metrics.nearest_neighbor_recall(safe, values)
+    mse = (retrieved - values).pow(2).mean(dim=(1, 2))
+    return pd.DataFrame(
+        {
+            "trial": range(retrieved.shape[0]),
+            "n_items": n,
+            "accuracy": hits.double().mean(dim=1).cpu().numpy(),
+            "mse": mse.cpu().numpy(),
+            "cosine": metrics.cosine(retrieved, values).mean(dim=1).cpu().numpy(),
+            "diverged": (~finite).any(dim=(1, 2)).cpu().numpy(),
+        }
+    )
+
+
+def attention_weights(
+    n_items: Iterable[int] = (2, 8, 32, 128, 512),
+    betas: Iterable[float] = (4.0, 8.0, 16.0),
+    dim: int = 64,
+    trials: int = 16,
+    seed: int = 0,
+    *,
+    kind: str = "unit",
+) -> pd.DataFrame:
+    """The softmax weight that :class:`~memnb.AttentionMemory` puts on the right pair.
+
+    For each N and inverse temperature ``beta``, a fresh memory stores N random pairs
+    once; each stored key is then used as a query and the weight its read gives to its
+    own pair is recorded. Returns a tidy frame, one row per trial, N and beta, with
+    columns ``trial, n_items, beta, weight`` (the mean over the N items) and
+    ``dim, seed``. The pairs are the same for every beta and nested over N.
+    """
+    sizes = _sizes(n_items)
+    betas = [_validate.positive_float("betas", b, allow_zero=True) for b in betas]
+    if not betas:
+        raise ValueError("betas must hold at least one inverse temperature, got none")
+    trials = _validate.positive_int("trials", trials)
+    dim = _validate.positive_int("dim", dim)
+    (data_seed,) = child_seeds(seed, 1)
+    all_keys, all_values = data.random_pairs(
+        max(sizes), dim, trials, seed=data_seed, kind=kind, dtype=torch.float64
+    )
+    rows = []
+    for n in sizes:
+        keys, values = all_keys[:, :n], all_values[:, :n]
+        for beta in betas:
+            memory = AttentionMemory(dim, beta, trials, dtype=torch.float64)
+            memory.update(keys, values)
+            own = memory.weights(keys).diagonal(dim1=-2, dim2=-1).mean(dim=-1)
+            rows.append(
+                pd.DataFrame(
+                    {"trial": range(trials), "n_items": n, "beta": beta, "weight": own.numpy()}
+                )
+            )
+    return pd.concat(rows, ignore_index=True).assign(dim=dim, seed=seed)

@@ -1,0 +1,430 @@
+"""Catastrophic forgetting: learn tasks one after another and test the earlier ones again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import torch
+
+from .. import _validate, data, metrics
+from ..summaries import _require
+from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
+
+KINDS = ("clustered", "random")
+
+
+def _per_task(name: str, value: object, n_tasks: int) -> list[int]:
+    """One positive int per task, from an int or a sequence of ``n_tasks`` ints."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != n_tasks:
+            raise ValueError(
+                f"{name} must be an int or a sequence of {n_tasks} ints (one per task), "
+                f"got {list(value)!r}"
+            )
+        return [_validate.positive_int(name, v) for v in value]
+    return [_validate.positive_int(name, value)] * n_tasks
+
+
+def make_tasks(
+    kind: str,
+    n_tasks: int,
+    n_train: int | Sequence[int],
+    n_test: int | Sequence[int] | None,
+    dim: int,
+    trials: int,
+    seed: int,
+    **options: object,
+) -> list[data.Task]:
+    """The tasks of one run: ``kind="clustered"`` (:func:`memnb.data.clustered_tasks`, test
+    keys are fresh keys of the same clusters; ``n_test`` defaults to 32 per task) or
+    ``"random"`` (:func:`memnb.data.random_tasks`, test = train, so ``n_test`` must be
+    None). ``options`` go to the generator (``clusters``, ``spread``, ``kind``, ...)."""
+    if kind == "clustered":
+        n_test = 32 if n_test is None else n_test
+        return data.clustered_tasks(n_tasks, n_train, n_test, dim, trials, seed=seed, **options)
+    if kind == "random":
+        if n_test is not None:
+            raise ValueError(
+                f"random pairs are tested on their train split (memorisation), so n_test must "
+                f"be None, got n_test={n_test!r}"
+            )
+        return data.random_tasks(n_tasks, n_train, dim, trials, seed=seed, **options)
+    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+
+
+class _Scorer:
+    """Tests every task at once: the accuracy on each task's test split, ``(T, n_tasks)``.
+
+    A test read is a hit when it is nearest (cosine) to its own value among the values
+    of *all* the tasks, the same candidates whatever has been learned so far. A read
+    that is not finite (a memory that diverged) is a miss, and its trial is marked in
+    ``diverged``.
+    """
+
+    def __init__(self, tasks: list[data.Task]) -> None:
+        self.candidates = torch.cat([task.values for task in tasks], dim=-2)
+        sizes = [task.values.shape[-2] for task in tasks]
+        offsets = [sum(sizes[:i]) for i in range(len(tasks))]
+        self.queries = torch.cat([task.test_keys for task in tasks], dim=-2)
+        self.targets = torch.cat([t.test_targets + o for t, o in zip(tasks, offsets, strict=True)])
+        self.splits = [task.n_test for task in tasks]
+        self.shape = (*self.queries.shape[:-1], self.candidates.shape[-1])
+        self.diverged = torch.zeros(self.queries.shape[0], dtype=torch.bool)
+
+    @property
+    def chance(self) -> float:
+        """The accuracy of a read that picks a candidate at random."""
+        return 1.0 / self.candidates.shape[-2]
+
+    def __call__(self, memory: object) -> torch.Tensor:
+        with torch.no_grad():
+            retrieved = read(memory, self.queries, self.shape)
+            finite = torch.isfinite(retrieved).all(dim=-1, keepdim=True)
+            self.diverged |= ~finite.all(dim=(-2, -1)).cpu()
+            retrieved = torch.where(finite, retrieved, 0.0)  # a zero read is a miss
+            hits = metrics.nearest_target_recall(retrieved, self.candidates, self.targets)
+        accuracy = [part.double().mean(dim=-1) for part in hits.split(self.splits, dim=-1)]
+        return torch.stack(accuracy, dim=-1).cpu()
+
+
+def _learn_in_turn(
+    memory: object, tasks: list[data.Task], steps: list[int], every_step: bool = False
+) -> tuple[torch.Tensor, _Scorer]:
+    """Learn each task for its steps and test every task: accuracies ``(points, T, n)``.
+
+    The points are the end of each task (``every_step=False``), or the start and every
+    single step (``every_step=True``). Also returns the scorer (chance, diverged trials).
+    """
+    score = _Scorer(tasks)
+    points = [score(memory)] if every_step else []
+    for task, task_steps in zip(tasks, steps, strict=True):
+        for _ in range(task_steps):
+            memory.update(task.train_keys, task.train_values)
+            if every_step:
+                points.append(score(memory))
+        if not every_step:
+            points.append(score(memory))
+    return torch.stack(points), score
+
+
+def _run(
+    factory: Factory,
+    n_tasks: int,
+    steps: int | Sequence[int],
+    trials: int,
+    dim: int,
+    seed: int,
+    kind: str,
+    n_train: int | Sequence[int],
+    n_test: int | Sequence[int] | None,
+    options: dict,
+    every_step: bool = False,
+) -> tuple[torch.Tensor, _Scorer, list[data.Task], list[int]]:
+    """Build the tasks and the memory, then :func:`_learn_in_turn`."""
+    steps = _per_task("steps", steps, n_tasks)
+    trials = _validate.positive_int("trials", trials)
+    dim = _validate.positive_int("dim", dim)
+    data_seed, memory_seed = child_seeds(seed, 2)
+    tasks = make_tasks(kind, n_tasks, n_train, n_test, dim, trials, data_seed, **options)
+    memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
+    tasks = [_placed(memory, task) for task in tasks]
+    accuracy, score = _learn_in_turn(memory, tasks, steps, every_step)
+    return accuracy, score, tasks, steps
+
+
+def _placed(memory: object, task: data.Task) -> data.Task:
+    """The task's tensors on the memory's device and dtype."""
+    fields = ("train_keys", "train_values", "test_keys", "test_values", "values")
+    moved = place_like(memory, *(getattr(task, f) for f in fields))
+    return data.Task(
+        **dict(zip(fields, moved, strict=True)),
+        train_targets=task.train_targets,
+        test_targets=task.test_targets,
+        centres=task.centres,
+    )
+
+
+def _scalars(options: dict) -> dict:
+    """The generator options that fit in a frame column (numbers and strings)."""
+    return {k: v for k, v in options.items() if isinstance(v, int | float | str)}
+
+
+def forgetting(
+    factory: Factory,
+    steps: int | Sequence[int] = 20,
+    trials: int = 16,
+    dim: int = 32,
+    seed: int = 0,
+    *,
+    kind: str = "clustered",
+    n_train: int | Sequence[int] = 16,
+    n_test: int | Sequence[int] | None = None,
+    label: str | None = None,
+    **options: object,
+) -> pd.DataFrame:
+    """Learn task A, test it, learn task B (no A data), test A again and test B.
+
+    Each trial has a fresh memory and its own tasks (see :func:`make_tasks` for ``kind``,
+    ``n_test`` and the generator ``options``). Learning a task is ``steps`` calls of
+    ``update`` with all its train pairs; ``steps`` and ``n_train`` are one number for
+    both tasks or a pair ``(A, B)``. Accuracy is the fraction of a test split whose
+    read is nearest, by cosine, to its own value among the values of both tasks (the
+    same candidates before and after B, so the difference is forgetting alone).
+
+    Returns a tidy frame, one row per trial, with columns ``trial``, ``acc_A1`` (A right
+    after learning A), ``acc_A2`` (A after learning B), ``forgetting`` (``acc_A1 -
+    acc_A2``), ``acc_B`` (B after learning B), ``chance`` (one over the number of
+    candidate values), ``diverged`` (a read of the trial was NaN or inf; such reads count
+    as misses) and the parameters ``memory, kind, dim, n_train_A, n_train_B,
+    n_test_A, n_test_B, steps_A, steps_B, seed`` and the scalar generator options.
+    """
+    accuracy, score, tasks, steps = _run(
+        factory, 2, steps, trials, dim, seed, kind, n_train, n_test, options
+    )
+    matrix = accuracy.transpose(0, 1)  # (trials, after task i, task j)
+    frame = pd.DataFrame(
+        {
+            "trial": range(matrix.shape[0]),
+            "acc_A1": matrix[:, 0, 0].numpy(),
+            "acc_A2": matrix[:, 1, 0].numpy(),
+            "forgetting": (matrix[:, 0, 0] - matrix[:, 1, 0]).numpy(),
+            "acc_B": matrix[:, 1, 1].numpy(),
+            "chance": score.chance,
+            "diverged": score.diverged.numpy(),
+        }
+    )
+    return frame.assign(**_parameters(factory, label, kind, dim, tasks, steps, seed, options))
+
+
+def forgetting_trace(
+    factory: Factory,
+    steps: int | Sequence[int] = 20,
+    trials: int = 16,
+    dim: int = 32,
+    seed: int = 0,
+    *,
+    kind: str = "clustered",
+    n_train: int | Sequence[int] = 16,
+    n_test: int | Sequence[int] | None = None,
+    label: str | None = None,
+    **options: object,
+) -> pd.DataFrame:
+    """The protocol of :func:`forgetting`, testing both tasks before and after every step.
+
+    Same arguments, tasks and memory as :func:`forgetting` (so the same numbers at the
+    end of each task). Returns a tidy frame, one row per trial, step and task tested,
+    with columns ``trial``, ``step`` (0 before any write, then 1 to ``steps_A +
+    steps_B``), ``learning`` (``"A"`` or ``"B"``: the task written at that step; ``"A"`` at
+    step 0), ``task`` (``"A"`` or ``"B"``, the task tested), ``accuracy``, ``chance``,
+    ``diverged`` and the parameters of :func:`forgetting`.
+    """
+    accuracy, score, tasks, steps = _run(
+        factory, 2, steps, trials, dim, seed, kind, n_train, n_test, options, every_step=True
+    )
+    points, trials = accuracy.shape[:2]
+    index = torch.cartesian_prod(torch.arange(points), torch.arange(trials), torch.arange(2))
+    step, tested = index[:, 0].numpy(), index[:, 2].numpy()
+    frame = pd.DataFrame(
+        {
+            "trial": index[:, 1].numpy(),
+            "step": step,
+            "learning": ["A" if s <= steps[0] else "B" for s in step],
+            "task": ["AB"[j] for j in tested],
+            "accuracy": accuracy.reshape(-1).numpy(),
+            "chance": score.chance,
+            "diverged": score.diverged[index[:, 1]].numpy(),
+        }
+    )
+    return frame.assign(**_parameters(factory, label, kind, dim, tasks, steps, seed, options))
+
+
+def _parameters(factory, label, kind, dim, tasks, steps, seed, options) -> dict:
+    """The parameter columns of a two-task frame."""
+    return dict(
+        memory=label_of(factory, label),
+        kind=kind,
+        dim=dim,
+        n_train_A=tasks[0].n_train,
+        n_train_B=tasks[1].n_train,
+        n_test_A=tasks[0].n_test,
+        n_test_B=tasks[1].n_test,
+        steps_A=steps[0],
+        steps_B=steps[1],
+        seed=seed,
+        **_scalars(options),
+    )
+
+
+def task_sequence(
+    factory: Factory,
+    n_tasks: int = 5,
+    steps: int | Sequence[int] = 20,
+    trials: int = 16,
+    dim: int = 32,
+    seed: int = 0,
+    *,
+    kind: str = "clustered",
+    n_train: int | Sequence[int] = 16,
+    n_test: int | Sequence[int] | None = None,
+    label: str | None = None,
+    **options: object,
+) -> pd.DataFrame:
+    """Learn ``n_tasks`` tasks one after another and test every task after each.
+
+    The protocol of :func:`forgetting` for a sequence: ``steps`` and ``n_train`` are one
+    number for all tasks or one per task, and accuracy is scored against the values of
+    all the tasks. Returns a tidy frame, one row per trial, task learned and task
+    tested, with columns ``trial``, ``after_task`` (the last task learned, 1 to
+    ``n_tasks``), ``task`` (the task tested, 1 to ``n_tasks``), ``accuracy``, ``chance``,
+    ``diverged`` (as in :func:`forgetting`) and the parameters ``memory, kind, dim,
+    n_tasks, n_train, n_test, steps, seed`` (the sizes and steps of the task tested) and
+    the scalar generator options.
+    :func:`accuracy_matrix` turns it back into the matrix ``R[i, j]``.
+    """
+    n_tasks = _validate.positive_int("n_tasks", n_tasks)
+    accuracy, score, tasks, steps = _run(
+        factory, n_tasks, steps, trials, dim, seed, kind, n_train, n_test, options
+    )
+    matrix = accuracy.transpose(0, 1)  # (trials, after task i, task j)
+    trials = matrix.shape[0]
+    index = torch.cartesian_prod(torch.arange(trials), torch.arange(n_tasks), torch.arange(n_tasks))
+    tested = index[:, 2].numpy()
+    frame = pd.DataFrame(
+        {
+            "trial": index[:, 0].numpy(),
+            "after_task": index[:, 1].numpy() + 1,
+            "task": tested + 1,
+            "accuracy": matrix.reshape(-1).numpy(),
+            "chance": score.chance,
+            "diverged": score.diverged[index[:, 0]].numpy(),
+        }
+    )
+    return frame.assign(
+        memory=label_of(factory, label),
+        kind=kind,
+        dim=dim,
+        n_tasks=n_tasks,
+        n_train=[tasks[j].n_train for j in tested],
+        n_test=[tasks[j].n_test for j in tested],
+        steps=[steps[j] for j in tested],
+        seed=seed,
+        **_scalars(options),
+    )
+
+
+def accuracy_matrix(frame: pd.DataFrame) -> torch.Tensor:
+    """The accuracy matrices of a :func:`task_sequence` frame: ``(trials, T, T)`` float64,
+    ``R[t, i, j]`` the accuracy on task ``j + 1`` after learning task ``i + 1`` in trial ``t``.
+
+    The frame must hold one run (one memory and setting): one row per trial and pair.
+    """
+    _require(frame, ["trial", "after_task", "task", "accuracy"])
+    trials, n = frame["trial"].nunique(), frame["after_task"].nunique()
+    if len(frame) != trials * n * n or frame["task"].nunique() != n:
+        raise ValueError(
+            f"frame must hold one run: trials x T x T = {trials} x {n} x {n} rows, got "
+            f"{len(frame)}; select one memory and setting first"
+        )
+    ordered = frame.sort_values(["trial", "after_task", "task"])
+    values = torch.tensor(ordered["accuracy"].to_numpy(), dtype=torch.float64)
+    return values.reshape(trials, n, n)
+
+
+def continual_scores(frame: pd.DataFrame, by: str | None = "memory") -> pd.DataFrame:
+    """Average accuracy, backward transfer and forgetting of each trial of a
+    :func:`task_sequence` frame (see :mod:`memnb.metrics` for the definitions).
+
+    ``frame`` may hold several runs told apart by the column ``by`` (one memory each,
+    say). Returns one row per run and trial with columns ``by`` (unless None),
+    ``trial``, ``average_accuracy``, ``backward_transfer`` and ``forgetting``.
+    """
+    _require(frame, [by] if by else [])
+    runs = frame.groupby(by, sort=False) if by else [(None, frame)]
+    scores = []
+    for name, run in runs:
+        matrix = accuracy_matrix(run)
+        scores.append(
+            pd.DataFrame(
+                {
+                    "trial": sorted(run["trial"].unique()),
+                    "average_accuracy": metrics.average_accuracy(matrix).numpy(),
+                    "backward_transfer": metrics.backward_transfer(matrix).numpy(),
+                    "forgetting": metrics.forgetting_measure(matrix).numpy(),
+                }
+            )
+        )
+        if by:
+            scores[-1].insert(0, by, name)
+    return pd.concat(scores, ignore_index=True)
+
+
+def span_retention(
+    factory: Factory,
+    steps: int | Sequence[int] = 20,
+    trials: int = 16,
+    dim: int = 32,
+    seed: int = 0,
+    *,
+    kind: str = "clustered",
+    n_train: int | Sequence[int] = 16,
+    n_test: int | Sequence[int] | None = None,
+    label: str | None = None,
+    **options: object,
+) -> pd.DataFrame:
+    """Where does learning B change the read of A's keys: inside the span of B's keys or
+    outside it?
+
+    The tasks and steps are those of :func:`forgetting`. After learning A, each of A's
+    test keys ``q`` is split into ``q_in``, its projection onto the span of B's train keys,
+    and ``q_out = q - q_in``; the memory is read at both parts before and after learning
+    B. For each part, with ``r0`` the reads before and ``r1`` after (summed over the test
+    keys of a trial):
+
+    - ``retained = <r1, r0> / |r0|^2``: how much of the old read survives (1: all of it);
+    - ``changed = |r1 - r0| / |r0|``: how much the read moved, relative to its size.
+
+    For a linear memory the read of ``q`` is the sum of the reads of its parts. Returns a
+    tidy frame, one row per trial and part (``part`` is ``"in span of B"`` or
+    ``"orthogonal to B"``; NaN where the part is zero, when B's keys span the whole
+    space), with the parameters of :func:`forgetting`.
+    """
+    n_steps = _per_task("steps", steps, 2)
+    trials = _validate.positive_int("trials", trials)
+    dim = _validate.positive_int("dim", dim)
+    data_seed, memory_seed = child_seeds(seed, 2)
+    tasks = make_tasks(kind, 2, n_train, n_test, dim, trials, data_seed, **options)
+    memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
+    task_a, task_b = (_placed(memory, task) for task in tasks)
+    q = task_a.test_keys
+    basis, _ = torch.linalg.qr(task_b.train_keys.double().transpose(-2, -1))
+    spans_all = basis.shape[-1] >= dim  # B has at least d keys: nothing is orthogonal
+    q_in = q if spans_all else (q.double() @ basis @ basis.transpose(-2, -1)).to(q.dtype)
+    queries = torch.cat([q_in, q - q_in], dim=-2)
+    shape = (*queries.shape[:-1], task_a.values.shape[-1])
+    reads = []
+    for task, task_steps in ((task_a, n_steps[0]), (task_b, n_steps[1])):
+        for _ in range(task_steps):
+            memory.update(task.train_keys, task.train_values)
+        with torch.no_grad():
+            reads.append(read(memory, queries, shape).double().split(q.shape[-2], dim=-2))
+    rows = []
+    for part, before, after in zip(("in span of B", "orthogonal to B"), *reads, strict=True):
+        size = before.pow(2).sum(dim=(-2, -1))
+        empty = (size == 0) | (spans_all and part == "orthogonal to B")
+        size = torch.where(empty, torch.nan, size)
+        retained = (after * before).sum(dim=(-2, -1)) / size
+        changed = ((after - before).pow(2).sum(dim=(-2, -1)) / size).sqrt()
+        rows.append(
+            pd.DataFrame(
+                {
+                    "trial": range(trials),
+                    "part": part,
+                    "retained": retained.cpu().numpy(),
+                    "changed": changed.cpu().numpy(),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True).assign(
+        **_parameters(factory, label, kind, dim, [task_a, task_b], n_steps, seed, options)
+    )

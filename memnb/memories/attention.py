@@ -1,0 +1,104 @@
+"""Attention memory: keep every pair written and read by a softmax over all stored keys."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import _validate
+from .base import BatchedMemory, per_trial_mse
+
+
+class AttentionMemory(BatchedMemory):
+    """An exact store: every written pair is kept; a read is a softmax over all of them.
+
+    Read: ``w = softmax(beta * q K^T)`` over the stored keys ``K``, then ``w V``. This is
+    the update rule of a modern (continuous) Hopfield network, and the attention of a
+    transformer whose keys and values are the pairs written so far.
+
+    ``beta`` multiplies the *raw* dot products (there is no ``1/sqrt(dim)``, unlike
+    :class:`EpisodicMemory`), so how sharp a read is depends on the keys' norms. For a
+    query equal to a stored key ``k`` with ``|k|^2 = s`` and the other keys independent
+    random directions of the same norm, the correct score is ``beta s`` and a wrong one
+    is about normal with standard deviation ``beta s / sqrt(dim)``, so the weight on the
+    correct pair is about ``1 / (1 + (N - 1) exp(beta^2 s^2 / (2 dim) - beta s))``
+    (:func:`memnb.theory.attention_weight`). The exponent is smallest at
+    ``beta s = dim``: ``beta = 1`` for standard normal keys (``s`` about ``dim``), the
+    default, or ``beta = dim`` for unit-norm keys. Small ``beta`` blurs the read towards
+    the mean of all stored values; large ``beta`` approaches a nearest-key lookup.
+
+    Write: ``update(keys, values)`` appends the N pairs to the store of every trial (all
+    trials receive the same N, so the store stays one tensor ``(T, stored, d)``). Writing
+    a pair twice stores it twice, which leaves the read unchanged when every pair is
+    repeated equally often. Nothing is learned and nothing is overwritten; the cost is
+    memory and read time that grow with every write.
+
+    Before any write the store is empty and a read returns zeros. ``update`` returns the
+    per-trial MSE of the read of ``keys`` just before the write.
+
+    Args:
+        dim: key dimension d.
+        beta: inverse temperature of the softmax, applied to raw dot products (>= 0).
+        trials: None for one memory with inputs ``(N, d)``, or T independent memories
+            with inputs ``(T, N, d)``.
+        value_dim: value dimension (defaults to ``dim``).
+        device, dtype: where the store lives and its floating-point type.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        beta: float = 1.0,
+        trials: int | None = None,
+        *,
+        value_dim: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__(dim, value_dim, trials)
+        self.beta = _validate.positive_float("beta", beta, allow_zero=True)
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        t = self.n_trials
+        self.register_buffer(
+            "stored_keys", torch.zeros(t, 0, self.key_dim, dtype=dtype, device=device)
+        )
+        self.register_buffer(
+            "stored_values", torch.zeros(t, 0, self.value_dim, dtype=dtype, device=device)
+        )
+
+    @property
+    def n_stored(self) -> int:
+        """How many pairs each trial holds (the same for every trial)."""
+        return self.stored_keys.shape[-2]
+
+    def _state(self) -> torch.Tensor:
+        return self.stored_values
+
+    def weights(self, queries: torch.Tensor) -> torch.Tensor:
+        """Softmax weights of the queries over the stored pairs.
+
+        ``queries`` is ``(N, dim)`` or ``(T, N, dim)``; the result is ``(N, stored)`` or
+        ``(T, N, stored)``, each row summing to one (empty before the first write).
+        """
+        q = self._batch("queries", queries, self.key_dim)
+        with torch.no_grad():
+            return self._unbatch(self._weights(q))
+
+    def _weights(self, q: torch.Tensor) -> torch.Tensor:
+        scores = q @ self.stored_keys.transpose(-2, -1)
+        return torch.softmax(self.beta * scores, dim=-1)
+
+    def _read(self, q: torch.Tensor) -> torch.Tensor:
+        if self.n_stored == 0:
+            return q.new_zeros(*q.shape[:-1], self.value_dim)
+        return self._weights(q) @ self.stored_values
+
+    def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            before = per_trial_mse(self._read(k), v)
+            self.stored_keys = torch.cat([self.stored_keys, k.detach()], dim=-2)
+            self.stored_values = torch.cat([self.stored_values, v.detach()], dim=-2)
+        return before
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, beta={self.beta}, n_stored={self.n_stored}"
