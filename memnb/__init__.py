@@ -18,6 +18,7 @@ from .memories import (
     LoopedMemory,
     MatrixAssociativeMemory,
     Memory,
+    ProjectingEpisodicMemory,
 )
 
 __version__ = "0.1.0"
@@ -29,6 +30,7 @@ __all__ = [
     "LoopedMemory",
     "MatrixAssociativeMemory",
     "Memory",
+    "ProjectingEpisodicMemory",
     "data",
     "experiments",
     "metrics",

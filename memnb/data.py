@@ -332,3 +332,139 @@ def random_tasks(
         targets = torch.arange(n, device=device)
         tasks.append(Task(keys, values, keys, values, values, targets, targets))
     return tasks
+
+
+# ---------------------------------------------------------------------------------------------
+# Autoassociative pairs: keys and values projected from one context, k = W_K x, v = W_V f(x)
+
+NONLINEARITIES = ("linear", "tanh", "relu", "square")
+# Mean and standard deviation of f(z) for z standard normal, so that every f gives values of
+# mean 0 and variance 1 per coordinate: tanh (numerical), relu (1/sqrt(2 pi) and
+# sqrt(1/2 - 1/(2 pi))) and z^2 (1 and sqrt 2).
+_MOMENTS = {
+    "linear": (0.0, 1.0),
+    "tanh": (0.0, 0.627928),
+    "relu": (0.398942, 0.583796),
+    "square": (1.0, 1.414214),
+}
+
+
+def random_projection(
+    out_dim: int,
+    in_dim: int,
+    trials: int | None = None,
+    *,
+    rank: int | None = None,
+    seed: int | torch.Generator = 0,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """A random matrix ``W`` of shape ``(out_dim, in_dim)`` (or ``(trials, out_dim, in_dim)``).
+
+    ``W = sqrt(out_dim / r) U V^T`` with ``U`` and ``V`` random orthonormal frames of
+    ``r = min(out_dim, in_dim, rank)`` columns: ``r`` equal singular values and nothing
+    else. For ``x`` standard normal, ``W x`` has squared norm about ``out_dim``, like a
+    standard normal vector of that size. Square with ``rank=None``, ``W`` is orthogonal
+    (invertible, ``W^-1 = W^T``); with ``rank < min(out_dim, in_dim)`` it maps every ``x``
+    into an ``r``-dimensional subspace and forgets the rest of it.
+    """
+    out_dim = _validate.positive_int("out_dim", out_dim)
+    in_dim = _validate.positive_int("in_dim", in_dim)
+    trials = _validate.optional_trials(trials)
+    _check_dtype(dtype)
+    r = min(out_dim, in_dim)
+    if rank is not None:
+        rank = _validate.positive_int("rank", rank)
+        if rank > r:
+            raise ValueError(f"rank must be at most min(out_dim, in_dim) = {r}, got rank={rank}")
+        r = rank
+    gen = generator(seed)
+    t = 1 if trials is None else trials
+    u = torch.linalg.qr(torch.randn(t, out_dim, r, generator=gen, dtype=torch.float64))[0]
+    v = torch.linalg.qr(torch.randn(t, in_dim, r, generator=gen, dtype=torch.float64))[0]
+    w = (out_dim / r) ** 0.5 * (u @ v.transpose(-2, -1))
+    return _finish(w, trials, dtype, device)
+
+
+def nonlinearity(x: torch.Tensor, name: str) -> torch.Tensor:
+    """``f(x)`` elementwise, shifted and scaled so that a standard normal ``x`` gives mean 0
+    and variance 1: ``name`` is one of :data:`NONLINEARITIES` ("linear" is the identity)."""
+    if name not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {name!r}")
+    f = {"linear": lambda z: z, "tanh": torch.tanh, "relu": torch.relu, "square": torch.square}
+    mean, std = _MOMENTS[name]
+    return (f[name](x) - mean) / std
+
+
+@dataclass(frozen=True)
+class ContextPairs:
+    """Keys and values projected from contexts: ``k = W_K x`` and ``v = W_V f(x)``.
+
+    Shapes carry a leading trials axis ``T`` when the generator was given ``trials``:
+    ``contexts`` ``(T, N, context_dim)``, ``keys`` ``(T, N, dim)``, ``values``
+    ``(T, N, dim)``, ``key_map`` ``W_K`` ``(T, dim, context_dim)`` and ``value_map``
+    ``W_V`` ``(T, dim, context_dim)``. ``nonlinearity`` names ``f``. :meth:`encode` makes
+    the pairs of new contexts with the same projections.
+    """
+
+    contexts: torch.Tensor
+    keys: torch.Tensor
+    values: torch.Tensor
+    key_map: torch.Tensor
+    value_map: torch.Tensor
+    nonlinearity: str = "linear"
+
+    def encode(self, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(keys, values)`` of ``contexts`` (shaped like :attr:`contexts`, any N)."""
+        contexts = _validate.float_tensor("contexts", contexts)
+        want = (*self.contexts.shape[:-2], self.contexts.shape[-1])
+        got = (*contexts.shape[:-2], contexts.shape[-1])
+        if contexts.dim() != self.contexts.dim() or got != want:
+            shape = (*want[:-1], "N", want[-1])
+            raise ValueError(f"contexts must have shape {shape}, got {tuple(contexts.shape)}")
+        contexts = contexts.to(self.key_map)
+        keys = contexts @ self.key_map.transpose(-2, -1)
+        values = nonlinearity(contexts, self.nonlinearity) @ self.value_map.transpose(-2, -1)
+        return keys, values
+
+
+def context_pairs(
+    n: int,
+    dim: int,
+    trials: int | None = None,
+    *,
+    context_dim: int | None = None,
+    key_rank: int | None = None,
+    nonlinearity: str = "linear",
+    seed: int | torch.Generator = 0,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> ContextPairs:
+    """``n`` autoassociative pairs: one context ``x`` per pair gives ``k = W_K x`` and
+    ``v = W_V f(x)``, as the keys and values of attention come from one token.
+
+    Contexts are standard normal of dimension ``context_dim`` (default ``dim``); ``W_K``
+    and ``W_V`` are :func:`random_projection` matrices of shape ``(dim, context_dim)``,
+    drawn once per trial and shared by all its pairs. ``key_rank`` limits the rank of
+    ``W_K`` (default: full); ``W_V`` has full rank. ``f`` is one of
+    :data:`NONLINEARITIES`, standardised (see :func:`nonlinearity`). With the defaults
+    (square, full rank, linear) ``v = W_V W_K^T k``: the value is a fixed linear function
+    of the key. Keys and values have the statistics of :func:`random_pairs` (standard
+    normal coordinates) whenever ``W_K`` keeps ``dim`` dimensions. Returns a
+    :class:`ContextPairs`; its ``encode`` makes the pairs of unseen contexts.
+    """
+    n = _validate.positive_int("n", n)
+    dim = _validate.positive_int("dim", dim)
+    context_dim = dim if context_dim is None else _validate.positive_int("context_dim", context_dim)
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    gen = generator(seed)
+    key_map = random_projection(dim, context_dim, trials, rank=key_rank, seed=gen, dtype=dtype)
+    value_map = random_projection(dim, context_dim, trials, seed=gen, dtype=dtype)
+    contexts = random_vectors(n, context_dim, trials, seed=gen, dtype=dtype)
+    maps = ContextPairs(contexts, contexts, contexts, key_map, value_map, nonlinearity)
+    keys, values = maps.encode(contexts)
+    fin = partial(torch.Tensor.to, device=device)
+    return ContextPairs(
+        fin(contexts), fin(keys), fin(values), fin(key_map), fin(value_map), nonlinearity
+    )

@@ -426,3 +426,175 @@ def capacity_points(
     if title:
         ax.set_title(title)
     return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Sequences
+
+
+def probe_strip(
+    frame: pd.DataFrame, *, ax: Axes | None = None, hue: str = "memory", title: str | None = None
+) -> Axes:
+    """Cosine of each read with each item, one dot per trial, with the mean and its 95 % CI.
+
+    ``frame`` is a :func:`memnb.experiments.probe` frame already restricted to one cue.
+    """
+    _require(frame, ["target", "cosine", hue])
+    if ax is None:
+        _, ax = plt.subplots()
+    kw = dict(data=frame, x="target", y="cosine", hue=hue, ax=ax)
+    n = frame[hue].nunique()
+    sns.stripplot(**kw, dodge=True, alpha=0.35, size=3, jitter=0.15)
+    sns.pointplot(
+        **kw, dodge=0.8 * (n - 1) / n, errorbar=BAND, linestyle="none", markers="D",
+        markersize=4, palette="dark:k", legend=False,
+    )  # fmt: skip
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("item compared with the read")
+    ax.set_ylabel("cosine(read, item)")
+    ax.legend(fontsize="small", loc="best")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def chain_curve(frame: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Fraction of trials whose chained read is nearest the right item, against list position."""
+    _require(frame, ["position", "correct", "memory"])
+    if ax is None:
+        _, ax = plt.subplots()
+    sns.lineplot(
+        data=frame.assign(correct=frame["correct"].astype(float)),
+        x="position", y="correct", hue="memory", style="memory", markers=True, dashes=False,
+        errorbar=BAND, ax=ax,
+    )  # fmt: skip
+    ax.set_xlabel("position in the list (item 1 is the first cue)")
+    ax.set_ylabel("correct (fraction of trials)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def lag_crp_curve(
+    crps: dict[str, pd.DataFrame],
+    *,
+    max_lag: int = 5,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Lag-CRP of several sources (psifr frames) with 95 % CIs over subjects (or trials).
+
+    Negative and positive lags are drawn as separate segments, as is usual for lag-CRPs.
+    """
+    if ax is None:
+        _, ax = plt.subplots()
+    colours = sns.color_palette("colorblind")
+    palette = [colours[i] for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)][: len(crps)]
+    for (name, crp), colour in zip(crps.items(), palette, strict=True):
+        _require(crp, ["lag", "prob"])
+        near = crp[(crp["lag"].abs() <= max_lag) & (crp["lag"] != 0)]
+        for side in (near[near["lag"] < 0], near[near["lag"] > 0]):
+            sns.lineplot(
+                data=side, x="lag", y="prob", color=colour, marker="o", errorbar=BAND, ax=ax,
+                label=name if side["lag"].iloc[0] > 0 else None,
+            )  # fmt: skip
+    ax.set_xlabel("lag (serial positions from the previous recall)")
+    ax.set_ylabel("conditional response probability")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys: recall of stored pairs and of unseen ones
+
+TESTED = {"stored": "stored pairs", "unseen": "unseen contexts"}
+
+
+def key_panels(
+    frame: pd.DataFrame, y: str = "accuracy", *, hue: str = "memory", title: str | None = None
+):
+    """``y`` against N for a :func:`memnb.experiments.key_recall` frame: one panel per
+    ``tested`` (stored pairs, unseen contexts), a 95 % band over trials, chance dashed.
+
+    Returns ``(figure, axes)``; the legend is drawn once, in the last panel.
+    """
+    _require(frame, ["tested", "chance", "n_items", y, hue])
+    fig, axes = subplots(2, width=4.6, height=3.6)
+    for ax, (tested, name) in zip(axes, TESTED.items(), strict=True):
+        part = frame[frame["tested"] == tested]
+        capacity_curve(part, y, hue=hue, ax=ax, title=name)
+        if y == "accuracy":
+            chance = part.groupby("n_items")["chance"].mean()
+            ax.plot(chance.index, chance.to_numpy(), "k--", lw=1, label="chance")
+            ax.set_ylim(-0.02, 1.02)
+    axes[0].get_legend().remove()
+    axes[1].legend(title=hue, fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    if title:
+        fig.suptitle(title)
+    return fig, axes
+
+
+# ---------------------------------------------------------------------------------------------
+# Embedding dimensions
+
+TRACE_LABELS = {
+    "loss": "the memory's own loss (MSE)",
+    "value_power": "stored P_V v, mean squared coordinate",
+    "accuracy": "recall accuracy in token space",
+}
+
+
+def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | None = None):
+    """Loss, projected-value power and token-space recall against the number of writes.
+
+    ``trace`` is a :func:`memnb.experiments.projection_trace` frame; means with 95 %
+    bands over trials, one line per ``hue`` value. Returns ``(figure, axes)``.
+    """
+    _require(trace, ["step", hue, *TRACE_LABELS])
+    fig, axes = subplots(3, width=4.4, height=3.6)
+    for ax, y in zip(axes, TRACE_LABELS, strict=True):
+        shown = trace[trace[y].notna()]
+        sns.lineplot(
+            data=shown, x="step", y=y, hue=hue, hue_order=sorted(trace[hue].unique()),
+            errorbar=BAND, n_boot=500, seed=0, marker="o", markersize=4, ax=ax,
+        )  # fmt: skip
+        ax.set_xlabel("writes of all N pairs")
+        ax.set_ylabel(TRACE_LABELS[y])
+        if y != "accuracy":
+            ax.set_yscale("log")
+        if ax is not axes[0] and ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if title:
+        fig.suptitle(title)
+    return fig, axes
+
+
+def dimension_heatmap(
+    frame: pd.DataFrame,
+    x: str = "memory_dim",
+    y: str = "token_dim",
+    value: str = "accuracy",
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Mean ``value`` over trials on the grid of ``x`` and ``y`` settings, annotated."""
+    _require(frame, [x, y, value])
+    if ax is None:
+        _, ax = plt.subplots()
+    grid = frame.groupby([y, x])[value].mean().unstack(x).sort_index(ascending=False)
+    sns.heatmap(
+        grid, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", square=True,
+        annot_kws={"fontsize": "small"}, cbar_kws={"label": f"mean {value}", "shrink": 0.8}, ax=ax,
+    )  # fmt: skip
+    ax.set_xlabel(x.replace("_", " ") + " (coordinates)")
+    ax.set_ylabel(y.replace("_", " ") + " (coordinates)")
+    if title:
+        ax.set_title(title)
+    return ax

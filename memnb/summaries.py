@@ -141,3 +141,51 @@ def _bootstrap(
     capacity, _ = _crossings(n, values[picks].mean(axis=1), threshold)
     low, high = np.quantile(np.nan_to_num(capacity, nan=0.0), [(1 - ci) / 2, (1 + ci) / 2])
     return float(low), float(high)
+
+
+def first_reaching(
+    frame: pd.DataFrame,
+    x: str = "dim",
+    threshold: float = 0.95,
+    by: str | None = "memory",
+    y: str = "accuracy",
+) -> pd.DataFrame:
+    """The smallest ``x`` at which the mean ``y`` over trials first reaches ``threshold``.
+
+    For each ``by`` group the mean of ``y`` is taken at each ``x`` (NaN is not skipped and
+    counts as below). Scanning ``x`` upwards, the crossing is interpolated linearly in
+    ``log2 x`` between the last ``x`` below the threshold and the first at or above it
+    (the settings swept are usually powers of two). Returns one row per group with
+    columns ``crossing`` (float; NaN when the mean never reaches the threshold within the
+    ``x`` measured) and ``at_first`` (True when it is already reached at the smallest
+    ``x``: the crossing is then that ``x``, an upper bound).
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
+    _require(frame, [x, y] + ([by] if by else []))
+    if len(frame) == 0:
+        raise ValueError("frame has no rows")
+    if (frame[x] <= 0).any():
+        raise ValueError(f"column {x!r} must hold positive settings (it is read on a log scale)")
+    rows = {}
+    for name, group in frame.groupby(by, sort=False) if by else [("all", frame)]:
+        curve = group.groupby(x)[y].mean(skipna=False).sort_index()
+        at = np.log2(curve.index.to_numpy(dtype=float))
+        means = curve.to_numpy(dtype=float)
+        reached = means >= threshold
+        if not reached.any():
+            rows[name] = {"crossing": np.nan, "at_first": False}
+            continue
+        i = int(np.argmax(reached))
+        if i == 0:
+            rows[name] = {"crossing": float(2 ** at[0]), "at_first": True}
+            continue
+        lo, hi = means[i - 1], means[i]
+        frac = 0.0 if not np.isfinite(lo) else (threshold - lo) / (hi - lo)
+        rows[name] = {
+            "crossing": float(2 ** (at[i - 1] + frac * (at[i] - at[i - 1]))),
+            "at_first": False,
+        }
+    result = pd.DataFrame.from_dict(rows, orient="index")
+    result.index.name = by
+    return result

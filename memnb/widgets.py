@@ -12,7 +12,10 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 from . import _validate, plots, summaries
+from .data import NONLINEARITIES
 from .experiments import adaptation, capacity, forgetting_trace
+from .experiments.keys import key_recall, stable_lr
+from .experiments.sequences import HUMAN_STUDIES, free_recall, human_lag_crp, lag_crp
 from .memories import AttentionMemory, DeltaRuleMemory, EpisodicMemory, MatrixAssociativeMemory
 
 LEARNED = {"EpisodicMemory": EpisodicMemory, "DeltaRuleMemory": DeltaRuleMemory}
@@ -262,3 +265,198 @@ def capacity_explorer(
         "steps": widgets.IntSlider(value=steps, min=1, max=100, description="steps"),
     }
     return explorer(capacity_figure, controls)
+
+
+SEQUENCE_MEMORIES = {**MEMORIES, "AttentionMemory": AttentionMemory}
+
+
+def sequences_figure(
+    model: str = "context",
+    memory: str = "MatrixAssociativeMemory",
+    rho: float = 0.6,
+    tau: float = 0.05,
+    length: int = 16,
+    dim: int = 128,
+    trials: int = 64,
+    seed: int = 0,
+) -> Figure:
+    """Lag-CRP of a simulated free recall (chain or context model) next to two human data sets.
+
+    ``memory`` names the class (in :data:`SEQUENCE_MEMORIES`) that stores the model's
+    associations; the human curves are psifr's Morton2013 and PEERS sample data.
+    """
+    if memory not in SEQUENCE_MEMORIES:
+        raise ValueError(f"memory must be one of {list(SEQUENCE_MEMORIES)}, got {memory!r}")
+    table = free_recall(SEQUENCE_MEMORIES[memory], model, length, trials, dim, rho, tau, seed=seed)
+    crps = {f"{model} model ({memory})": lag_crp(table)}
+    crps.update({f"people, {study}": human_lag_crp(study) for study in HUMAN_STUDIES})
+    fig, ax = plt.subplots()
+    plots.lag_crp_curve(crps, ax=ax, title=f"{model} model, L={length}, rho={rho}, tau={tau}")
+    return fig
+
+
+def sequences_explorer(
+    model: str = "context",
+    memory: str = "MatrixAssociativeMemory",
+    rho: float = 0.6,
+    tau: float = 0.05,
+    length: int = 16,
+) -> widgets.VBox:
+    """Explore the lag-CRP of the models: model, memory, context drift rho, choice
+    temperature tau and list length."""
+    controls = {
+        "model": widgets.Dropdown(options=["chain", "context"], value=model, description="model"),
+        "memory": widgets.Dropdown(
+            options=list(SEQUENCE_MEMORIES), value=memory, description="memory"
+        ),
+        "rho": widgets.FloatSlider(value=rho, min=0.0, max=0.95, step=0.05, description="rho"),
+        "tau": widgets.FloatLogSlider(value=tau, base=10, min=-2, max=0, description="tau"),
+        "length": widgets.IntSlider(value=length, min=4, max=32, description="list length"),
+    }
+    return explorer(sequences_figure, controls)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys
+
+KEY_MEMORIES = CAPACITY_MEMORIES
+
+
+def keys_figure(
+    memory: str = "DeltaRuleMemory",
+    context_dim: int = 64,
+    key_rank: int = 64,
+    nonlinearity: str = "linear",
+    steps: int = 20,
+    dim: int = 64,
+    trials: int = 16,
+    seed: int = 0,
+) -> Figure:
+    """Recall of stored pairs and of unseen contexts against N, for autoassociative pairs
+    ``k = W_K x``, ``v = W_V f(x)`` (the explorer's drawing function).
+
+    ``memory`` names a class in :data:`KEY_MEMORIES` (the delta rule runs at
+    :func:`memnb.experiments.stable_lr` for the largest N); ``key_rank`` caps the rank of
+    ``W_K`` (values >= min(dim, context_dim) mean full rank); N runs over 4, 8, ..., 256.
+    """
+    if memory not in KEY_MEMORIES:
+        raise ValueError(f"memory must be one of {list(KEY_MEMORIES)}, got {memory!r}")
+    sizes = [4, 8, 16, 32, 64, 128, 256]
+    rank = _validate.positive_int("key_rank", key_rank)
+    rank = None if rank >= min(dim, context_dim) else rank
+    factory = KEY_MEMORIES[memory]
+    if memory == "DeltaRuleMemory":
+        lr = stable_lr(max(sizes), dim, context_dim=context_dim, key_rank=rank)
+        factory = partial(factory, lr=lr)
+    frame = key_recall(
+        factory,
+        "auto",
+        sizes,
+        steps,
+        trials,
+        dim,
+        seed,
+        context_dim=context_dim,
+        key_rank=rank,
+        nonlinearity=nonlinearity,
+        label=memory,
+    )
+    frame = frame.assign(measure=frame["tested"].map(plots.TESTED))
+    fig, axes = plots.subplots(2, width=4.6, height=3.6)
+    for ax, y in zip(axes, ("accuracy", "cosine"), strict=True):
+        plots.capacity_curve(frame, y, hue="measure", ax=ax)
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[1].get_legend().remove()
+    shape = f"W_K {dim}x{context_dim}, rank {rank or min(dim, context_dim)}, f={nonlinearity}"
+    fig.suptitle(f"{memory}, {steps} writes; {shape}")
+    return fig
+
+
+def keys_explorer(
+    memory: str = "DeltaRuleMemory",
+    context_dim: int = 64,
+    key_rank: int = 64,
+    nonlinearity: str = "linear",
+    steps: int = 20,
+) -> widgets.VBox:
+    """Explore key recall: memory, context dimension, rank of W_K, nonlinearity, writes."""
+    controls = {
+        "memory": widgets.Dropdown(options=list(KEY_MEMORIES), value=memory, description="memory"),
+        "context_dim": widgets.Dropdown(
+            options=[16, 32, 64, 128, 256], value=context_dim, description="dim of x"
+        ),
+        "key_rank": widgets.Dropdown(
+            options=[4, 8, 16, 32, 64], value=key_rank, description="rank W_K"
+        ),
+        "nonlinearity": widgets.Dropdown(
+            options=list(NONLINEARITIES), value=nonlinearity, description="f"
+        ),
+        "steps": widgets.IntSlider(value=steps, min=1, max=50, description="writes"),
+    }
+    return explorer(keys_figure, controls)
+
+
+# ---------------------------------------------------------------------------------------------
+# Embedding dimensions
+
+DIMENSION_MEMORIES = {
+    "EpisodicMemory": EpisodicMemory,
+    "MatrixAssociativeMemory": MatrixAssociativeMemory,
+    "DeltaRuleMemory": None,  # built per batch size by batch_delta_rule
+    "AttentionMemory": AttentionMemory,
+}
+
+
+def dimensions_figure(
+    memory: str = "EpisodicMemory",
+    design: str = "learned",
+    token_dim: int = 128,
+    memory_dim: int = 16,
+    n_items: int = 50,
+    trials: int = 16,
+    seed: int = 0,
+) -> Figure:
+    """Left: recall of ``memory`` against the token dimension (N = ``n_items``, five writes).
+
+    Right: a :class:`~memnb.ProjectingEpisodicMemory` of the chosen ``design``,
+    ``token_dim`` and ``memory_dim`` written 0-100 times: its own loss and token recall.
+    """
+    from .experiments import batch_delta_rule, projection_trace, token_dimensions
+
+    if memory not in DIMENSION_MEMORIES:
+        raise ValueError(f"memory must be one of {list(DIMENSION_MEMORIES)}, got {memory!r}")
+    factory = DIMENSION_MEMORIES[memory] or batch_delta_rule(n_items)
+    sweep = token_dimensions(factory, n_items=n_items, trials=trials, seed=seed, label=memory)
+    trace = projection_trace(token_dim, memory_dim, [design], n_items=n_items, trials=trials)
+    fig, (left, mid, right) = plots.subplots(3, width=4.4, height=3.6)
+    plots.sweep_curve(sweep, "dim", "accuracy", ax=left, logx=True, xlabel="token dimension d")
+    left.axhline(0.95, color="k", ls=":", lw=1)
+    left.set_ylabel(plots.TRACE_LABELS["accuracy"])
+    for ax, y in ((mid, "loss"), (right, "accuracy")):
+        plots.sweep_curve(trace, "step", y, hue=None, ax=ax, xlabel="writes of all N pairs")
+        ax.set_ylabel(plots.TRACE_LABELS[y])
+    mid.set_yscale("log")
+    right.set_ylim(-0.02, 1.02)
+    fig.suptitle(f"left: {memory}; middle, right: {design} design, {token_dim} -> {memory_dim}")
+    return fig
+
+
+def dimensions_explorer(
+    memory: str = "EpisodicMemory",
+    design: str = "learned",
+    token_dim: int = 128,
+    memory_dim: int = 16,
+) -> widgets.VBox:
+    """Explore embedding dimensions: memory type, value-projection design, both dimensions."""
+    from .memories.projecting import DESIGNS
+
+    sizes = [16, 32, 64, 128, 256]
+    controls = {
+        "memory": widgets.Dropdown(
+            options=list(DIMENSION_MEMORIES), value=memory, description="memory"
+        ),
+        "design": widgets.Dropdown(options=list(DESIGNS), value=design, description="design"),
+        "token_dim": widgets.Dropdown(options=sizes, value=token_dim, description="token dim"),
+        "memory_dim": widgets.Dropdown(options=sizes, value=memory_dim, description="memory dim"),
+    }
+    return explorer(dimensions_figure, controls)

@@ -4,6 +4,7 @@ from .attention import AttentionMemory
 from .base import BatchedMemory, Memory
 from .looped import LoopedMemory
 from .matrix import DeltaRuleMemory, MatrixAssociativeMemory
+from .projecting import ProjectingEpisodicMemory
 from .slot import EpisodicMemory
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "LoopedMemory",
     "MatrixAssociativeMemory",
     "Memory",
+    "ProjectingEpisodicMemory",
 ]

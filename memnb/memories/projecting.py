@@ -1,0 +1,159 @@
+"""A slot memory behind projections: tokens of one dimension, slots of another."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .. import _validate
+from .base import init_generator, per_trial_mse
+from .slot import EpisodicMemory
+
+DESIGNS = ("learned", "frozen", "readout")
+
+
+class ProjectingEpisodicMemory(EpisodicMemory):
+    """An :class:`EpisodicMemory` of dimension ``memory_dim`` that stores ``token_dim`` tokens.
+
+    Keys, values and queries are tokens, ``(N, token_dim)`` or ``(T, N, token_dim)``, and
+    a read returns tokens. Inside, a fixed random key projection ``P_K`` of shape
+    ``(memory_dim, token_dim)`` maps each key (and query) to the memory's space, where
+    the slots are read as in :class:`EpisodicMemory`. ``value_projection`` chooses how
+    values get in and reads get out:
+
+    - ``"learned"``: values enter as ``P_V v`` with a *learned* ``P_V``, and one write is
+      one optimizer step on the memory's own loss ``MSE(read(P_K k), P_V v)``, which
+      trains the slots and ``P_V`` together. A read returns ``pinv(P_V) read(P_K q)``.
+      This is the naive design: ``P_V = 0`` with zero slot values makes the loss zero.
+    - ``"frozen"``: as ``"learned"``, but ``P_V`` is a fixed random matrix.
+    - ``"readout"``: no value projection; the slot values live in the memory's space and
+      a learned readout ``R`` of shape ``(token_dim, memory_dim)`` (random at first, with
+      entries of variance ``1 / memory_dim``) maps a read back to tokens. One write is
+      one step on ``MSE(R read(P_K k), v)``, measured in token space.
+
+    The random projections have entries of variance ``1 / token_dim``, so a standard
+    normal token becomes a roughly standard normal vector of the memory's space. All
+    projections carry the trials axis, ``(T, memory_dim, token_dim)``: ``trials=T`` is T
+    independent memories. Learned projections are added to ``self.optimizer`` with
+    ``add_param_group`` (same optimizer, same learning rate as the slots).
+
+    Args:
+        token_dim: dimension of keys, values and queries.
+        memory_dim: dimension of the slots.
+        memory_size, lr, beta, trials: as in :class:`EpisodicMemory`.
+        value_projection: ``"learned"``, ``"frozen"`` or ``"readout"``.
+        seed: an int or ``torch.Generator`` for the slots and projections.
+        device, dtype: where the state lives and its floating-point type.
+    """
+
+    def __init__(
+        self,
+        token_dim: int,
+        memory_dim: int,
+        memory_size: int = 100,
+        lr: float = 0.1,
+        beta: float = 1.0,
+        trials: int | None = None,
+        *,
+        value_projection: str = "frozen",
+        seed: int | torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        if value_projection not in DESIGNS:
+            raise ValueError(f"value_projection must be one of {DESIGNS}, got {value_projection!r}")
+        token_dim = _validate.positive_int("token_dim", token_dim)
+        memory_dim = _validate.positive_int("memory_dim", memory_dim)
+        gen = init_generator(seed)
+        super().__init__(
+            memory_dim, memory_size, lr, beta, trials, seed=gen, device=device, dtype=dtype
+        )
+        self.token_dim, self.memory_dim = token_dim, memory_dim
+        self.value_projection = value_projection
+        t, shape = self.n_trials, (self.n_trials, memory_dim, token_dim)
+        scale = 1.0 / math.sqrt(token_dim)
+        key_proj = torch.randn(shape, generator=gen, dtype=dtype) * scale
+        value_proj = torch.randn(shape, generator=gen, dtype=dtype) * scale
+        self.register_buffer("key_proj", key_proj.to(device))
+        if value_projection == "learned":
+            self.value_proj = nn.Parameter(value_proj.to(device))
+            self.optimizer.add_param_group({"params": [self.value_proj]})
+        elif value_projection == "frozen":
+            self.register_buffer("value_proj", value_proj.to(device))
+        else:
+            readout = torch.randn(t, token_dim, memory_dim, generator=gen, dtype=dtype)
+            self.readout = nn.Parameter((readout / math.sqrt(memory_dim)).to(device))
+            self.optimizer.add_param_group({"params": [self.readout]})
+
+    def _tokens(self, name: str, x: object, n: int | None = None) -> torch.Tensor:
+        shape = tuple(getattr(x, "shape", ()))
+        if len(shape) >= 1 and shape[-1] != self.token_dim:
+            raise ValueError(
+                f"{name} must have last dimension token_dim={self.token_dim} "
+                f"(the memory_dim is {self.memory_dim}), got shape {shape}"
+            )
+        return self._batch(name, x, self.token_dim, n=n)
+
+    def project_keys(self, k: torch.Tensor) -> torch.Tensor:
+        """Batched tokens ``(T, N, token_dim)`` -> keys inside, ``(T, N, memory_dim)``."""
+        return k @ self.key_proj.transpose(-2, -1)
+
+    def to_tokens(self, r: torch.Tensor) -> torch.Tensor:
+        """Batched reads ``(T, N, memory_dim)`` -> tokens ``(T, N, token_dim)``."""
+        if self.value_projection == "readout":
+            return r @ self.readout.transpose(-2, -1)
+        back = torch.linalg.pinv(self.value_proj.detach().double()).to(r.dtype)
+        return r @ back.transpose(-2, -1)
+
+    def project_values(self, values: torch.Tensor) -> torch.Tensor | None:
+        """Values as stored inside, ``P_V v``: ``(N, memory_dim)`` or ``(T, N, memory_dim)``.
+
+        None for ``"readout"``, which has no value projection.
+        """
+        v = self._tokens("values", values)
+        if self.value_projection == "readout":
+            return None
+        return self._unbatch((v @ self.value_proj.transpose(-2, -1)).detach())
+
+    def loss(self, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """The loss a write of these pairs would descend, without writing: ``()`` or ``(T,)``."""
+        k = self._tokens("keys", keys)
+        v = self._tokens("values", values, n=k.shape[-2])
+        with torch.no_grad():
+            return self._unbatch(self._loss(k, v))
+
+    def value_norm(self) -> torch.Tensor:
+        """Per-trial Frobenius norm of ``P_V`` (of the readout for ``"readout"``): ``(T,)``."""
+        matrix = self.readout if self.value_projection == "readout" else self.value_proj
+        return self._unbatch(matrix.detach().norm(dim=(-2, -1)))
+
+    def forward(self, queries: torch.Tensor) -> torch.Tensor:
+        """Read: ``(N, token_dim)`` or ``(T, N, token_dim)`` queries -> tokens, same shape."""
+        q = self._tokens("queries", queries)
+        with torch.no_grad():
+            return self._unbatch(self.to_tokens(self._read(self.project_keys(q))))
+
+    def update(self, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """One optimizer step; returns the per-trial loss it descended (before the step).
+
+        For ``"learned"`` and ``"frozen"`` that loss is measured in the memory's space,
+        for ``"readout"`` in token space.
+        """
+        k = self._tokens("keys", keys)
+        v = self._tokens("values", values, n=k.shape[-2])
+        return self._unbatch(self._write(k, v).detach())
+
+    def _loss(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        read = self._read(self.project_keys(k))
+        if self.value_projection == "readout":
+            return per_trial_mse(read @ self.readout.transpose(-2, -1), v)
+        return per_trial_mse(read, v @ self.value_proj.transpose(-2, -1))
+
+    def extra_repr(self) -> str:
+        return (
+            f"token_dim={self.token_dim}, memory_dim={self.memory_dim}, "
+            f"value_projection={self.value_projection!r}, memory_size={self.memory_size}, "
+            f"lr={self.lr}, beta={self.beta}, trials={self.trials}"
+        )
