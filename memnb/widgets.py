@@ -38,6 +38,41 @@ def explorer(draw: Callable[..., object], controls: dict[str, widgets.ValueWidge
     return widgets.VBox([row, out])
 
 
+def lr_slider(
+    memory: widgets.Dropdown,
+    default_for: Callable[[str], float | None],
+    value: float | None,
+    exponents: tuple[int, int],
+) -> widgets.FloatLogSlider:
+    """A log-scale learning-rate slider that follows a memory dropdown.
+
+    ``default_for(name)`` is the learning rate of memory ``name`` (None: it has none).
+    The slider starts at ``value`` (None: the chosen memory's default), is disabled for
+    memories without a learning rate, and is reset to the default when the memory
+    changes. ``exponents`` are the powers of ten at its ends.
+    """
+    default = default_for(memory.value)
+    slider = widgets.FloatLogSlider(
+        value=value if value is not None else default or 10.0 ** exponents[0],
+        base=10,
+        min=exponents[0],
+        max=exponents[1],
+        step=0.05,
+        description="lr",
+        readout_format=".3g",
+        disabled=default is None,
+    )
+
+    def on_memory(change: dict) -> None:
+        new_default = default_for(change["new"])
+        slider.disabled = new_default is None
+        if new_default is not None:
+            slider.value = new_default
+
+    memory.observe(on_memory, names="value")
+    return slider
+
+
 def adaptation_figure(
     memory: str = "EpisodicMemory",
     lr: float | None = None,
@@ -80,30 +115,14 @@ def adaptation_explorer(
     Choosing another memory resets the learning rate to that memory's default; the
     slider is disabled for the Hebbian memory, which has none.
     """
-    lr = default_lr(memory, dim) if lr is None else lr
-    slider = widgets.FloatLogSlider(
-        value=lr or 0.1,
-        base=10,
-        min=-3,
-        max=1,
-        step=0.05,
-        description="lr",
-        readout_format=".3g",
-        disabled=memory not in LEARNED,
-    )
+    memory_menu = widgets.Dropdown(options=list(MEMORIES), value=memory, description="memory")
+    dim_menu = widgets.Dropdown(options=[8, 16, 32, 64, 128, 256], value=dim, description="dim")
     controls = {
-        "memory": widgets.Dropdown(options=list(MEMORIES), value=memory, description="memory"),
-        "lr": slider,
-        "dim": widgets.Dropdown(options=[8, 16, 32, 64, 128, 256], value=dim, description="dim"),
+        "memory": memory_menu,
+        "lr": lr_slider(memory_menu, lambda name: default_lr(name, dim_menu.value), lr, (-3, 1)),
+        "dim": dim_menu,
         "steps": widgets.IntSlider(value=steps, min=1, max=50, description="steps"),
     }
-
-    def on_memory(change: dict) -> None:
-        slider.disabled = change["new"] not in LEARNED
-        if not slider.disabled:
-            slider.value = default_lr(change["new"], controls["dim"].value)
-
-    controls["memory"].observe(on_memory, names="value")
 
     def draw(memory: str, lr: float, dim: int, steps: int) -> Figure:
         return adaptation_figure(memory, lr if memory in LEARNED else None, dim, steps)
@@ -179,34 +198,18 @@ def forgetting_explorer(
     Choosing another memory resets the learning rate to that memory's value in
     :data:`FORGETTING_LR`; the slider is disabled for the memories without one.
     """
-    lr = FORGETTING_LR.get(memory) if lr is None else lr
-    slider = widgets.FloatLogSlider(
-        value=lr or 0.1,
-        base=10,
-        min=-4,
-        max=0,
-        step=0.05,
-        description="lr",
-        readout_format=".3g",
-        disabled=memory not in FORGETTING_LR,
+    memory_menu = widgets.Dropdown(
+        options=list(FORGETTING_MEMORIES), value=memory, description="memory"
     )
-    options = list(FORGETTING_MEMORIES)
     controls = {
-        "memory": widgets.Dropdown(options=options, value=memory, description="memory"),
+        "memory": memory_menu,
         "kind": widgets.Dropdown(options=["clustered", "random"], value=kind, description="kind"),
         "n_train_a": widgets.IntSlider(value=n_train_a, min=4, max=64, description="pairs A"),
         "n_train_b": widgets.IntSlider(value=n_train_b, min=4, max=128, description="pairs B"),
         "steps_a": widgets.IntSlider(value=steps_a, min=1, max=50, description="steps A"),
         "steps_b": widgets.IntSlider(value=steps_b, min=1, max=100, description="steps B"),
-        "lr": slider,
+        "lr": lr_slider(memory_menu, FORGETTING_LR.get, lr, (-4, 0)),
     }
-
-    def on_memory(change: dict) -> None:
-        slider.disabled = change["new"] not in FORGETTING_LR
-        if not slider.disabled:
-            slider.value = FORGETTING_LR[change["new"]]
-
-    controls["memory"].observe(on_memory, names="value")
 
     def draw(memory: str, lr: float, **sizes: object) -> Figure:
         return forgetting_figure(memory, lr=lr if memory in FORGETTING_LR else None, **sizes)
