@@ -2,7 +2,8 @@
 
 Every memory follows one protocol: ``update(keys, values)`` writes once and
 ``memory(queries)`` reads. Shapes are ``(N, d)``, or ``(T, N, d)`` for ``trials=T``.
-``memnb.plots`` and ``memnb.widgets`` load matplotlib and ipywidgets on first use.
+``memnb.battery`` profiles any memory; it, ``memnb.plots`` and ``memnb.widgets`` load on
+first use (matplotlib and ipywidgets with them).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .memories import (
     LoopedMemory,
     MatrixAssociativeMemory,
     Memory,
+    NeuralMemory,
     ProjectingEpisodicMemory,
 )
 
@@ -30,6 +32,7 @@ __all__ = [
     "LoopedMemory",
     "MatrixAssociativeMemory",
     "Memory",
+    "NeuralMemory",
     "ProjectingEpisodicMemory",
     "data",
     "experiments",
@@ -42,6 +45,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plots", "widgets"):
+    if name in ("battery", "plots", "widgets"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'memnb' has no attribute {name!r}")

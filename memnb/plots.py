@@ -598,3 +598,83 @@ def dimension_heatmap(
     if title:
         ax.set_title(title)
     return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles (memnb.battery)
+
+PROFILE_FLOOR = 1e-4  # relative errors below this are drawn at it (a log axis has no zero)
+
+
+def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figure:
+    """One panel per protocol of a stacked :func:`memnb.battery.profile` frame.
+
+    ``frame`` has columns ``protocol`` and ``memory``; each memory keeps one colour in
+    every panel, in the order of the frame (the profiled memory first).
+    Panels: relative read error against writes, recall against N, forgetting, recall
+    against d at N = 50, and the cosine of the read of B with A, B and C. Bands and bars
+    are 95 % confidence intervals over trials. Returns the figure, its legend in the
+    sixth slot.
+    """
+    _require(frame, ["protocol", "memory"])
+    names = list(frame["memory"].drop_duplicates())
+    palette = dict(zip(names, _capacity_palette(len(names)), strict=True))
+    fig, grid = plt.subplots(2, 3, figsize=(14.5, 8.2), layout="constrained")
+    axes = dict(zip(protocols, grid.flat, strict=False))
+    rows = {p: frame[frame["protocol"] == p] for p in protocols}
+    kw = dict(hue="memory", palette=palette, errorbar=BAND, n_boot=300, seed=0, legend=False)
+    line = dict(kw, marker="o", markersize=3)
+
+    adapt = rows["adaptation"]
+    start = adapt[adapt["step"] == 0].groupby("memory")["mse"].mean()
+    relative = (adapt["mse"] / adapt["memory"].map(start)).clip(lower=PROFILE_FLOOR)
+    ax = axes["adaptation"]
+    sns.lineplot(data=adapt.assign(relative=relative), x="step", y="relative", ax=ax, **line)
+    ax.axhline(0.1, color="k", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("writes of the same pair (steps)")
+    ax.set_ylabel("read MSE / MSE before any write")
+    ax.set_title("adaptation: 90 % error reduction at the dotted line")
+
+    for name, x, title in (
+        ("capacity", "n_items", "capacity (d = 64)"),
+        ("dimensions", "dim", "dimension sweep (N = 50)"),
+    ):
+        ax = axes[name]
+        sns.lineplot(data=rows[name], x=x, y="accuracy", ax=ax, **line)
+        ax.axhline(0.95, color="k", ls=":", lw=1)
+        ax.set_xscale("log", base=2)
+        ticks = sorted(rows[name][x].unique())
+        ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(N_LABEL if x == "n_items" else "key/value dimension d")
+        ax.set_ylabel("fraction of pairs recalled")
+        ax.set_title(f"{title}: 95 % recall at the dotted line")
+
+    ax = axes["forgetting"]
+    sns.barplot(data=rows["forgetting"], y="memory", x="forgetting", dodge=False, ax=ax, **kw)
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_xlabel("accuracy on A after A minus after B")
+    ax.set_ylabel("")
+    ax.set_yticks(ax.get_yticks(), labels=[])
+    ax.set_title("forgetting (two tasks, lower is better)")
+
+    ax = axes["contiguity"]
+    probe = rows["contiguity"]
+    probe = probe[(probe["cue"] == "B") & probe["target"].isin(["A", "B", "C"])]
+    sns.pointplot(
+        data=probe, x="target", y="cosine", order=["A", "B", "C"],
+        dodge=0.5 if len(names) > 1 else False,
+        linestyle="none", markers="o", markersize=4, ax=ax, **kw,
+    )  # fmt: skip
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("item compared with the read of B (A -> B -> C stored)")
+    ax.set_ylabel("cosine(read of B, item)")
+    ax.set_title("contiguity: the successor is C")
+
+    for extra in grid.flat[len(protocols) :]:
+        extra.remove()  # the empty slot holds the legend
+    handles = [plt.Line2D([], [], color=palette[n], marker="o", lw=2) for n in names]
+    fig.legend(handles, names, title="memory", loc="center", bbox_to_anchor=(0.84, 0.25))
+    return fig

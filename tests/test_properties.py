@@ -14,6 +14,7 @@ from memnb import (
     DeltaRuleMemory,
     EpisodicMemory,
     MatrixAssociativeMemory,
+    NeuralMemory,
 )
 from memnb.experiments import adaptation
 
@@ -24,6 +25,7 @@ FAMILIES = {
     "hebbian": partial(MatrixAssociativeMemory, dtype=F64),
     "delta": partial(DeltaRuleMemory, lr=0.05, dtype=F64),
     "attention": partial(AttentionMemory, dtype=F64),
+    "neural": partial(NeuralMemory, width=5, dtype=F64),
 }
 PROPERTY = settings(max_examples=20, deadline=None, derandomize=True)
 

@@ -4,6 +4,7 @@ from .attention import AttentionMemory
 from .base import BatchedMemory, Memory
 from .looped import LoopedMemory
 from .matrix import DeltaRuleMemory, MatrixAssociativeMemory
+from .neural import NeuralMemory
 from .projecting import ProjectingEpisodicMemory
 from .slot import EpisodicMemory
 
@@ -15,5 +16,6 @@ __all__ = [
     "LoopedMemory",
     "MatrixAssociativeMemory",
     "Memory",
+    "NeuralMemory",
     "ProjectingEpisodicMemory",
 ]

@@ -1,0 +1,382 @@
+"""Command line: ``python -m memnb profile package.module:factory --out DIR``.
+
+Profiles a memory factory with :func:`memnb.battery.profile`, by default beside the
+reference memories of :func:`memnb.battery.reference_profiles`, and writes into ``DIR``
+the panel figure (PNG), the frame (CSV), the headline table (CSV) and a short report as
+Markdown and as HTML with the figure embedded.
+
+Usage errors exit with status 2 (argparse); any other failure prints one line
+``error: ...`` on stderr and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import importlib
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+
+FIGURE = "profile.png"
+FRAME = "frame.csv"
+REFERENCE_FRAME = "references.csv"
+SUMMARY = "summary.csv"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+
+
+class CLIError(Exception):
+    """A failure the command line reports as one ``error: ...`` line and exit status 1."""
+
+
+def factory_path(text: str) -> str:
+    """Check the form ``package.module:attribute`` (an argparse ``type``)."""
+    module, sep, attribute = text.partition(":")
+    if not sep or not module or not attribute or ":" in attribute:
+        raise argparse.ArgumentTypeError(
+            f"expected package.module:factory (a module path, one colon, a name), got {text!r}"
+        )
+    return text
+
+
+def seed_value(text: str) -> int:
+    """A seed: an int >= 0 (an argparse ``type``)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}")
+    return seed
+
+
+def load_factory(path: str) -> Any:
+    """Import ``package.module:attribute`` (the current directory is importable too)."""
+    module_name, _, attribute = factory_path(path).partition(":")
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise CLIError(
+                f"cannot import module {module_name!r} (from {path!r}): no module named "
+                f"{exc.name!r}; run from the folder that holds it or install it"
+            ) from exc
+        raise CLIError(f"importing module {module_name!r} failed: {_one_line(exc)}") from exc
+    except Exception as exc:
+        raise CLIError(f"importing module {module_name!r} failed: {_one_line(exc)}") from exc
+    obj: Any = module
+    for name in attribute.split("."):
+        if not hasattr(obj, name):
+            raise CLIError(f"module {module_name!r} has no attribute {attribute!r} (from {path!r})")
+        obj = getattr(obj, name)
+    if not callable(obj):
+        raise CLIError(
+            f"{path} is a {type(obj).__name__}, expected a memory class or a factory "
+            "callable as factory(dim) or factory(dim, trials=T)"
+        )
+    return obj
+
+
+def check_device(name: str | None) -> str | None:
+    """Return ``name`` if torch can use that device here, else raise :class:`CLIError`."""
+    if name is None:
+        return None
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as exc:
+        raise CLIError(f"--device {name!r} is not a torch device: {_one_line(exc)}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CLIError(
+            f"--device {name} was asked for but CUDA is not available "
+            f"(torch {torch.__version__}); leave --device out to run on the CPU"
+        )
+    if device.type == "cuda" and device.index is not None:
+        if device.index >= torch.cuda.device_count():
+            raise CLIError(
+                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) available"
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise CLIError(f"--device {name} was asked for but MPS is not available")
+    return name
+
+
+def format_number(value: object) -> str:
+    """A headline number as text: 4 significant digits, ``n/a`` for a missing one."""
+    if value is None:
+        return "n/a"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "n/a"
+    if math.isinf(number):
+        return "not reached"
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return f"{number:.4g}"
+
+
+def markdown_table(frame: Any) -> str:
+    """A pandas frame as a GitHub Markdown table (index as the first column)."""
+    index_name = frame.index.name or ""
+    header = [str(index_name), *(str(c) for c in frame.columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in frame.iterrows():
+        cells = [str(index), *(format_number(v) for v in row.tolist())]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(
+    out: Path,
+    profile: Any,
+    references: Sequence[Any],
+    table: Any,
+    *,
+    command: str,
+    settings: dict[str, object],
+    seconds: float,
+) -> dict[str, Path]:
+    """Write the figure, frames, headline table and the Markdown and HTML reports to ``out``.
+
+    ``profile`` and ``references`` are :class:`memnb.battery.Profile` objects (anything
+    with ``label``, ``frame``, ``summary`` and ``figure(references)``); ``table`` is the
+    headline table of all of them. Returns the paths written, by kind.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"figure": out / FIGURE, "frame": out / FRAME, "summary": out / SUMMARY}
+    figure = profile.figure(references=tuple(references))
+    try:
+        figure.savefig(paths["figure"], dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    profile.frame.to_csv(paths["frame"], index=False)
+    if references:
+        import pandas as pd
+
+        paths["references"] = out / REFERENCE_FRAME
+        pd.concat([r.frame for r in references], ignore_index=True).to_csv(
+            paths["references"], index=False
+        )
+    table.to_csv(paths["summary"])
+
+    from .battery import HEADLINES
+
+    label = str(profile.label)
+    headline_rows = [
+        (key, format_number(profile.summary.get(key)), text) for key, text in HEADLINES.items()
+    ]
+    notes = [f"{key}: {text}" for key, text in getattr(profile, "notes", {}).items()]
+    table_note = str(table.attrs.get("note", ""))
+    ref_names = ", ".join(str(r.label) for r in references) or "none (--no-references)"
+    setting_text = ", ".join(f"{k}={v}" for k, v in settings.items())
+    files = [p.name for p in paths.values()] + [REPORT_MD, REPORT_HTML]
+
+    md = [
+        f"# Memory profile: {label}",
+        "",
+        f"Command: `{command}`  ",
+        f"Settings: {setting_text}; memnb {__version__}, torch {torch.__version__}; "
+        f"{seconds:.1f} s.  ",
+        f"Reference memories: {ref_names}.",
+        "",
+        "## Headline numbers",
+        "",
+        "| number | value | what it measures |",
+        "|---|---|---|",
+        *(f"| `{key}` | {value} | {text} |" for key, value, text in headline_rows),
+        "",
+        *(f"- {note}" for note in notes),
+        *([""] if notes else []),
+        "## Beside the references",
+        "",
+        markdown_table(table),
+        "",
+        *([table_note, ""] if table_note else []),
+        "## Panel figure",
+        "",
+        f"![Panel figure of {label}]({FIGURE})",
+        "",
+        "## Files",
+        "",
+        *(f"- `{name}`" for name in files),
+        "",
+    ]
+    paths["markdown"] = out / REPORT_MD
+    paths["markdown"].write_text("\n".join(md), encoding="utf-8")
+
+    image = base64.b64encode(paths["figure"].read_bytes()).decode("ascii")
+    esc = html.escape
+    rows = "\n".join(
+        f"<tr><td><code>{esc(key)}</code></td><td>{esc(value)}</td><td>{esc(text)}</td></tr>"
+        for key, value, text in headline_rows
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Memory profile: {esc(label)}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
+img {{ max-width: 100%; }}
+</style>
+</head>
+<body>
+<h1>Memory profile: {esc(label)}</h1>
+<p>Command: <code>{esc(command)}</code><br>
+Settings: {esc(setting_text)}; memnb {esc(__version__)}, torch {esc(torch.__version__)};
+{seconds:.1f} s.<br>
+Reference memories: {esc(ref_names)}.</p>
+<h2>Headline numbers</h2>
+<table>
+<tr><th>number</th><th>value</th><th>what it measures</th></tr>
+{rows}
+</table>
+{"".join(f"<p>{esc(note)}</p>" for note in notes)}
+<h2>Beside the references</h2>
+{table.to_html(na_rep="n/a", float_format=format_number, border=0)}
+{f"<p>{esc(table_note)}</p>" if table_note else ""}
+<h2>Panel figure</h2>
+<img alt="Panel figure of {esc(label)}" src="data:image/png;base64,{image}">
+</body>
+</html>
+"""
+    paths["html"] = out / REPORT_HTML
+    paths["html"].write_text(page, encoding="utf-8")
+    return paths
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    """The ``profile`` subcommand."""
+    device = check_device(args.device)
+    factory = load_factory(args.factory)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} exists and is not a folder")
+    from . import battery
+
+    # A broken memory fails here in a second, before the long run and its progress bar.
+    try:
+        battery.validate(battery.on_device(factory, device), seed=args.seed)
+    except Exception as exc:
+        raise CLIError(f"{args.factory}: {_one_line(exc)}") from exc
+    label = args.label or args.factory.partition(":")[2].rsplit(".", 1)[-1]
+    start = time.perf_counter()
+    try:
+        profile = battery.profile(
+            factory, quick=args.quick, seed=args.seed, device=device, label=label, progress=True
+        )
+    except Exception as exc:
+        raise CLIError(f"profiling {args.factory} failed: {_one_line(exc)}") from exc
+    references: list[Any] = []
+    if args.references:
+        print("profiling the reference memories ...", file=sys.stderr, flush=True)
+        references = [
+            r
+            for r in battery.reference_profiles(quick=args.quick, seed=args.seed, device=device)
+            if r.label != profile.label
+        ]
+    table = battery.summary_table([profile, *references])
+    seconds = time.perf_counter() - start
+    settings = {"quick": args.quick, "seed": args.seed, "device": device or "default"}
+    command = "python -m memnb " + " ".join(args.argv)
+    paths = write_report(
+        out, profile, references, table, command=command, settings=settings, seconds=seconds
+    )
+    print(f"wrote {len(paths)} files to {out}: " + ", ".join(p.name for p in paths.values()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m memnb",
+        description="memnb: experiments on episodic (key-value) memories.",
+    )
+    parser.add_argument("--version", action="version", version=f"memnb {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    profile = commands.add_parser(
+        "profile",
+        help="run every protocol of the book on a memory and write a report",
+        description=(
+            "Run the battery of the book (adaptation, capacity, forgetting, dimensions, "
+            "A→B→C contiguity) on a memory factory and write the panel figure, the frame "
+            "and a report (Markdown and HTML) into --out."
+        ),
+    )
+    profile.add_argument(
+        "factory",
+        type=factory_path,
+        help="the memory class or factory as package.module:name "
+        "(modules in the current folder are importable)",
+    )
+    profile.add_argument("--out", required=True, help="folder to write the report into")
+    profile.add_argument("--quick", action="store_true", help="fewer trials and sizes (seconds)")
+    profile.add_argument(
+        "--seed", type=seed_value, default=0, help="seed of every protocol (default 0)"
+    )
+    profile.add_argument(
+        "--device", default=None, help="torch device to run on, e.g. cuda (default: the CPU)"
+    )
+    profile.add_argument("--label", default=None, help="name of the memory in the report")
+    profile.add_argument(
+        "--references",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also profile memnb's memories and show them beside yours (default: yes)",
+    )
+    profile.add_argument(
+        "--traceback", action="store_true", help="on an error, show the full traceback"
+    )
+    profile.set_defaults(handler=run_profile)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return args.handler(args)
+    except CLIError as exc:
+        if args.traceback:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.traceback:
+            raise
+        print(f"error: {_one_line(exc)} (run with --traceback for details)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line; the exception's name where it adds to it."""
+    text = " ".join(str(exc).split())
+    if text and isinstance(exc, TypeError | ValueError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

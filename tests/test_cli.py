@@ -1,0 +1,207 @@
+"""The command line, run as a user runs it: ``python -m memnb profile module:factory``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from memnb import cli
+from memnb.battery import HEADLINES
+
+# A reader's memory, defined outside memnb, and memories that break the protocol.
+MODULE = textwrap.dedent(
+    """
+    import torch
+
+
+    class Reader:
+        def __init__(self, dim):
+            self.matrix = torch.zeros(dim, dim)
+
+        def update(self, keys, values):
+            norms = keys.pow(2).sum(dim=-1, keepdim=True)
+            error = values - keys @ self.matrix.T
+            self.matrix = self.matrix + 0.5 * error.T @ (keys / norms)
+
+        def __call__(self, queries):
+            return queries @ self.matrix.T
+
+
+    class NoUpdate:
+        def __init__(self, dim):
+            pass
+
+        def __call__(self, queries):
+            return queries
+
+
+    class WrongShape:
+        def __init__(self, dim):
+            pass
+
+        def update(self, keys, values):
+            pass
+
+        def __call__(self, queries):
+            return queries[..., :1]
+
+
+    NOT_A_FACTORY = 3
+    """
+)
+
+
+def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "memnb", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("reader")
+    (folder / "reader_memory.py").write_text(MODULE)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(workdir) -> tuple[subprocess.CompletedProcess, Path]:
+    result = run_cli(
+        workdir, "profile", "reader_memory:Reader", "--out", "out", "--quick", "--no-references"
+    )
+    return result, workdir / "out"
+
+
+def test_profile_writes_a_complete_report(report):
+    result, out = report
+    assert result.returncode == 0, result.stderr
+    for name in ("profile.png", "frame.csv", "summary.csv", "report.md", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    frame = pd.read_csv(out / "frame.csv")
+    assert set(frame["protocol"]) == {
+        "adaptation",
+        "capacity",
+        "forgetting",
+        "dimensions",
+        "contiguity",
+    }
+    assert set(frame["memory"]) == {"Reader"}
+
+
+def test_report_states_the_five_headline_numbers(report):
+    _, out = report
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert list(summary.index) == ["Reader"]
+    markdown = (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    assert "profile.png" in markdown
+    assert 'src="data:image/png;base64,' in page
+    for key, value in zip(HEADLINES, summary.loc["Reader"], strict=True):
+        number = cli.format_number(value)
+        assert f"| `{key}` | {number} |" in markdown
+        assert f"<td><code>{key}</code></td><td>{number}</td>" in page
+
+
+@pytest.mark.parametrize(
+    ("factory", "extra", "message"),
+    [
+        (
+            "reader_memory:NoUpdate",
+            (),
+            "error: reader_memory:NoUpdate: factory returned a NoUpdate without "
+            "update(keys, values)",
+        ),
+        (
+            "reader_memory:WrongShape",
+            (),
+            "the memory returned shape (2, 4, 1) when read with queries of shape (2, 4, 8); "
+            "expected (2, 4, 8)",
+        ),
+        ("missing_module:Reader", (), "error: cannot import module 'missing_module'"),
+        ("reader_memory:Missing", (), "error: module 'reader_memory' has no attribute 'Missing'"),
+        ("reader_memory:NOT_A_FACTORY", (), "is a int, expected a memory class or a factory"),
+    ],
+)
+def test_a_broken_factory_fails_with_one_clear_line(workdir, factory, extra, message):
+    result = run_cli(workdir, "profile", factory, "--out", "bad", "--quick", *extra)
+    assert result.returncode == 1
+    assert message in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "bad").exists()
+
+
+def test_cuda_that_is_not_there_is_an_error(workdir):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here, so --device cuda is not an error")
+    result = run_cli(workdir, "profile", "reader_memory:Reader", "--out", "bad", "--device", "cuda")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: --device cuda was asked for but CUDA is not available "
+        f"(torch {torch.__version__}); leave --device out to run on the CPU"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["profile", "reader_memory", "--out", "bad"], "expected package.module:factory"),
+        (["profile", "reader_memory:Reader"], "the following arguments are required: --out"),
+        (["profile", "reader_memory:Reader", "--out", "bad", "--seed", "-1"], "int >= 0"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_usage_errors_exit_2(workdir, args, message):
+    result = run_cli(workdir, *args)
+    assert result.returncode == 2
+    assert "usage: python -m memnb" in result.stderr
+    assert message in result.stderr
+
+
+class FakeProfile:
+    """Stands in for memnb.battery.Profile in the report writer's unit test."""
+
+    def __init__(self, label: str, summary: dict[str, float]):
+        self.label, self.summary, self.notes = label, summary, {}
+        self.frame = pd.DataFrame({"protocol": ["adaptation"], "memory": [label], "mse": [0.5]})
+
+    def figure(self, references=()):
+        figure, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        return figure
+
+
+def test_write_report_formats_missing_and_whole_numbers(tmp_path):
+    values = dict(zip(HEADLINES, [3.0, float("nan"), 0.125, 48.0, 0.99951], strict=True))
+    mine, other = FakeProfile("Mine", values), FakeProfile("Other", values)
+    table = pd.DataFrame.from_dict(
+        {p.label: list(p.summary.values()) for p in (mine, other)}, orient="index"
+    )
+    paths = cli.write_report(
+        tmp_path, mine, [other], table, command="test", settings={"quick": True}, seconds=1.0
+    )
+    assert {p.name for p in paths.values()} == {
+        "profile.png",
+        "frame.csv",
+        "references.csv",
+        "summary.csv",
+        "report.md",
+        "report.html",
+    }
+    markdown = (tmp_path / "report.md").read_text()
+    for key, shown in zip(HEADLINES, ["3", "n/a", "0.125", "48", "0.9995"], strict=True):
+        assert f"| `{key}` | {shown} |" in markdown
+    assert "Reference memories: Other." in markdown
