@@ -42,21 +42,7 @@ def learning_curve(
     groups = _groups(frame, hue)
     palette = sns.color_palette("viridis" if len(groups) > 6 else "colorblind", len(groups))
     for (name, group), colour in zip(groups, palette, strict=True):
-        finite = group.groupby("step")[y].transform(lambda s: bool(np.isfinite(s).all()))
-        shown = group[finite.astype(bool)]
-        sns.lineplot(
-            data=shown,
-            x="step",
-            y=y,
-            errorbar=BAND,
-            n_boot=500,
-            seed=0,
-            color=colour,
-            label=str(name) if hue else None,
-            ax=ax,
-            marker="o",
-            markersize=3,
-        )
+        shown = _finite_band(ax, group, "step", y, colour, str(name) if hue else None, "o", 3)
         if len(shown) < len(group):  # mark where the curve stops, never drop it silently
             mean = shown.groupby("step")[y].mean()
             step, value = (mean.index[-1], mean.iloc[-1]) if len(mean) else (0, 1.0)
@@ -83,6 +69,36 @@ def learning_curve(
     if title:
         ax.set_title(title)
     return ax
+
+
+def _finite_band(
+    ax: Axes,
+    group: pd.DataFrame,
+    x: str,
+    y: str,
+    colour: object,
+    label: str | None,
+    marker: str,
+    markersize: float,
+) -> pd.DataFrame:
+    """Draw the mean of ``y`` against ``x`` with its 95 % band, at the ``x`` values where
+    every trial is finite; return those rows (the caller marks where the curve stops)."""
+    finite = group.groupby(x)[y].transform(lambda s: bool(np.isfinite(s).all()))
+    shown = group[finite.astype(bool)]
+    sns.lineplot(
+        data=shown,
+        x=x,
+        y=y,
+        errorbar=BAND,
+        n_boot=500,
+        seed=0,
+        color=colour,
+        label=label,
+        ax=ax,
+        marker=marker,
+        markersize=markersize,
+    )
+    return shown
 
 
 def _groups(frame: pd.DataFrame, hue: str | None) -> list[tuple[object, pd.DataFrame]]:
@@ -311,20 +327,9 @@ def capacity_curve(
     groups = _groups(frame, hue)
     palette = _capacity_palette(len(groups))
     for i, ((name, group), colour) in enumerate(zip(groups, palette, strict=True)):
-        finite = group.groupby("n_items")[y].transform(lambda s: bool(np.isfinite(s).all()))
-        shown = group[finite.astype(bool)]
-        sns.lineplot(
-            data=shown,
-            x="n_items",
-            y=y,
-            errorbar=BAND,
-            n_boot=500,
-            seed=0,
-            color=colour,
-            label=str(name) if hue else label,
-            ax=ax,
-            marker=MARKERS[i % len(MARKERS)],
-            markersize=4,
+        marker = MARKERS[i % len(MARKERS)]
+        shown = _finite_band(
+            ax, group, "n_items", y, colour, str(name) if hue else label, marker, 4
         )
         if len(shown) < len(group) and len(shown):
             last = shown.groupby("n_items")[y].mean()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from readers import HebbianNoTrials
 
 import memnb
 from memnb import AttentionMemory, MatrixAssociativeMemory, summaries, theory
@@ -255,22 +256,6 @@ def test_capacity_leaves_the_global_generator_alone():
     torch.manual_seed(123)
     capacity(memnb.EpisodicMemory, [4], steps=1, trials=2, dim=8)
     assert torch.equal(torch.rand(3), expected)
-
-
-class HebbianNoTrials:
-    """A reader's memory with only update and __call__, and no trials argument."""
-
-    built = 0
-
-    def __init__(self, dim):
-        type(self).built += 1
-        self.matrix = torch.zeros(dim, dim)
-
-    def update(self, keys, values):
-        self.matrix += values.T @ keys
-
-    def __call__(self, queries):
-        return queries @ self.matrix.T
 
 
 def test_a_memory_written_outside_memnb_runs_through_capacity():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from readers import HebbianNoTrials
 
 from memnb import (
     AttentionMemory,
@@ -292,19 +293,6 @@ TWO_TASK_COLUMNS = [
 SMALL = dict(trials=4, dim=8, seed=0)
 
 
-class PlainHebbian:
-    """A reader's own memory: no trials argument, no base class, just update and read."""
-
-    def __init__(self, dim):
-        self.matrix = torch.zeros(dim, dim)
-
-    def update(self, keys, values):
-        self.matrix = self.matrix + values.T @ keys
-
-    def __call__(self, queries):
-        return queries @ self.matrix.T
-
-
 @pytest.mark.parametrize("kind", ["clustered", "random"])
 def test_forgetting_frame(kind):
     options = {"clusters": 2} if kind == "clustered" else {}
@@ -331,11 +319,11 @@ def test_forgetting_is_deterministic_and_seeded():
 
 
 def test_a_readers_plain_class_runs_and_matches_the_batched_memory():
-    plain = forgetting(PlainHebbian, steps=2, kind="random", n_train=5, **SMALL)
+    plain = forgetting(HebbianNoTrials, steps=2, kind="random", n_train=5, **SMALL)
     batched = forgetting(MatrixAssociativeMemory, steps=2, kind="random", n_train=5, **SMALL)
-    assert plain["memory"].iloc[0] == "PlainHebbian"
+    assert plain["memory"].iloc[0] == "HebbianNoTrials"
     np.testing.assert_array_equal(plain["acc_A2"], batched["acc_A2"])
-    sequence = task_sequence(PlainHebbian, n_tasks=3, steps=1, **SMALL)
+    sequence = task_sequence(HebbianNoTrials, n_tasks=3, steps=1, **SMALL)
     assert len(sequence) == 4 * 3 * 3
 
 
@@ -374,7 +362,7 @@ def test_two_task_sequence_matches_forgetting():
 
 
 def test_accuracy_matrix_needs_one_run():
-    frame = sweep(task_sequence, {"a": DeltaRuleMemory, "b": PlainHebbian}, n_tasks=2, **SMALL)
+    frame = sweep(task_sequence, {"a": DeltaRuleMemory, "b": HebbianNoTrials}, n_tasks=2, **SMALL)
     with pytest.raises(ValueError, match="one run"):
         accuracy_matrix(frame)
     with pytest.raises(ValueError, match="lacks column"):
@@ -455,7 +443,7 @@ def test_forgetting_plots_draw_the_frames():
     from memnb import plots
 
     kwargs = dict(kind="clustered", clusters=2, **SMALL)
-    two = sweep(forgetting, {"EpisodicMemory": EpisodicMemory, "mine": PlainHebbian}, **kwargs)
+    two = sweep(forgetting, {"EpisodicMemory": EpisodicMemory, "mine": HebbianNoTrials}, **kwargs)
     ax = plots.task_accuracies(two, title="two tasks")
     assert ax.get_title() == "two tasks" and len(ax.patches) >= 6  # 3 bars per memory
     trace = forgetting_trace(DeltaRuleMemory, steps=(2, 3), **kwargs)

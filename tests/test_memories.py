@@ -9,6 +9,7 @@ from itertools import pairwise
 import pandas as pd
 import pytest
 import torch
+from readers import HebbianNoTrials, HebbianWithTrials
 from torch import nn
 
 import memnb
@@ -446,38 +447,6 @@ def test_delta_diverges_when_lr_k_squared_exceeds_two():
 
 # ---------------------------------------------------------------------------------------------
 # memories written outside memnb
-
-
-class HebbianNoTrials:
-    """A memory with only update and __call__, and no trials argument: one (d, d) matrix."""
-
-    built = 0
-
-    def __init__(self, dim):
-        type(self).built += 1
-        self.matrix = torch.zeros(dim, dim)
-
-    def update(self, keys, values):
-        self.matrix += values.T @ keys
-
-    def __call__(self, queries):
-        return queries @ self.matrix.T
-
-
-class HebbianWithTrials:
-    """The same memory with a trials argument: a (T, d, d) stack of matrices."""
-
-    built = 0
-
-    def __init__(self, dim, trials=None):
-        type(self).built += 1
-        self.matrix = torch.zeros((dim, dim) if trials is None else (trials, dim, dim))
-
-    def update(self, keys, values):
-        self.matrix += values.transpose(-2, -1) @ keys
-
-    def __call__(self, queries):
-        return queries @ self.matrix.transpose(-2, -1)
 
 
 @pytest.mark.parametrize("cls, built", [(HebbianNoTrials, 5), (HebbianWithTrials, 1)])

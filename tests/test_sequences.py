@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import torch
+from readers import HebbianNoTrials
 
 import memnb
 from memnb.experiments import (
@@ -16,19 +17,6 @@ from memnb.experiments import (
     lag_crp,
     probe,
 )
-
-
-class ReaderMemory:
-    """A reader's memory with only update and __call__: a Hebbian matrix, one trial."""
-
-    def __init__(self, dim: int) -> None:
-        self.matrix = torch.zeros(dim, dim)
-
-    def update(self, keys: torch.Tensor, values: torch.Tensor) -> None:
-        self.matrix += values.T @ keys
-
-    def __call__(self, queries: torch.Tensor) -> torch.Tensor:
-        return queries @ self.matrix.T
 
 
 def test_hebbian_algebra_float64():
@@ -85,10 +73,10 @@ def test_chain_recall_shape_and_determinism():
 
 
 def test_reader_memory_runs_through_every_experiment():
-    assert len(probe(ReaderMemory, trials=2, dim=8)) == 2 * 9
-    assert len(chain_recall(ReaderMemory, length=4, trials=2, dim=8)) == 2 * 3
+    assert len(probe(HebbianNoTrials, trials=2, dim=8)) == 2 * 9
+    assert len(chain_recall(HebbianNoTrials, length=4, trials=2, dim=8)) == 2 * 3
     for model in ("chain", "context"):
-        table = free_recall(ReaderMemory, model, length=5, trials=2, dim=16)
+        table = free_recall(HebbianNoTrials, model, length=5, trials=2, dim=16)
         assert (table["trial_type"] == "recall").sum() == 2 * 5
 
 

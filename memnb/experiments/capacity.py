@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import pairwise
 from numbers import Integral
 
@@ -62,11 +62,7 @@ def capacity(
         memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
         pairs = (all_keys[:, :n].contiguous(), all_values[:, :n].contiguous())
         keys, values = place_like(memory, *pairs)
-        done = 0
-        for count in counts:
-            for _ in range(count - done):
-                memory.update(keys, values)
-            done = count
+        for count in _written(memory, keys, values, counts):
             with torch.no_grad():
                 retrieved = _read_all(memory, keys, values.shape)
             rows.append(_score(retrieved, values, n).assign(steps=count))
@@ -103,6 +99,22 @@ def _sizes(n_items: object) -> list[int]:
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"n_items must not repeat a value, got {sizes}")
     return [int(n) for n in sizes]
+
+
+def _written(
+    memory: object, keys: torch.Tensor, values: torch.Tensor, counts: list[int]
+) -> Iterator[int]:
+    """Write ``(keys, values)`` up to each of the increasing ``counts`` and yield the count.
+
+    One run serves every count: the memory is read (by the caller) after 1, 5, 20, ...
+    writes without being rebuilt.
+    """
+    done = 0
+    for count in counts:
+        for _ in range(count - done):
+            memory.update(keys, values)
+        done = count
+        yield count
 
 
 def _read_all(memory: object, keys: torch.Tensor, expected: torch.Size) -> torch.Tensor:

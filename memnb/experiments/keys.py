@@ -9,7 +9,7 @@ import torch
 
 from .. import _validate, data, metrics
 from ._build import Factory, build_memory, child_seeds, label_of, place_like
-from .capacity import _counts, _read_all, _score, _sizes
+from .capacity import _counts, _read_all, _score, _sizes, _written
 
 PAIRS = ("hetero", "auto")
 
@@ -89,11 +89,7 @@ def key_recall(
         memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
         k, v, qk, qv = place_like(memory, keys[:, :n], values[:, :n], new_keys, new_values)
         k, v = k.contiguous(), v.contiguous()
-        done = 0
-        for count in counts:
-            for _ in range(count - done):
-                memory.update(k, v)
-            done = count
+        for count in _written(memory, k, v, counts):
             with torch.no_grad():
                 stored = _score(_read_all(memory, k, v.shape), v, n)
                 unseen = _score_unseen(_read_all(memory, qk, qv.shape), qv, v, n)
