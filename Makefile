@@ -27,7 +27,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 # Silence debugpy's note about frozen modules on every kernel start.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup widgets book test lint check-notebooks unit nbval book-strict \
+.PHONY: help setup widgets book test lint check-notebooks check-public-names unit nbval book-strict \
 	test-built-book lab clean distclean
 
 help:
@@ -82,6 +82,7 @@ book: setup widgets
 test: setup widgets
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check-notebooks
+	@$(MAKE) --no-print-directory check-public-names
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory nbval
 	@$(MAKE) --no-print-directory book-strict
@@ -93,6 +94,10 @@ lint: setup
 
 check-notebooks: setup
 	$(PY) tools/check_notebooks_clean.py chapters
+
+# Every public name of memnb is used somewhere and every __all__ matches its module.
+check-public-names: setup
+	$(PY) tools/check_public_names.py
 
 unit: setup
 	$(PY) -m pytest -q tests --ignore=tests/test_built_book.py

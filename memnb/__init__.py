@@ -34,6 +34,7 @@ __all__ = [
     "Memory",
     "NeuralMemory",
     "ProjectingEpisodicMemory",
+    "battery",
     "data",
     "experiments",
     "metrics",
