@@ -1,0 +1,42 @@
+"""Set-up of the checks that use real clients: Chromium, JupyterLab, a fresh clone.
+
+They are slow and need a built book, so they are collected only when asked for by
+path (``pytest tests/browser``, as the make targets do); ``pytest tests`` and
+``make unit`` leave them out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser_support import HERE, book_browser, warn_loudly
+
+CHROMIUM_HINT = (
+    "Debian's chromium is not installed and could not be installed "
+    "(make chromium runs: apt-get install -y chromium)"
+)
+
+
+def _asked_for(config: pytest.Config) -> bool:
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0]).resolve()
+        if path == HERE or HERE in path.parents:
+            return True
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.name.startswith("test_") and not _asked_for(config):
+        return True
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium(request: pytest.FixtureRequest) -> str:
+    found = book_browser.find_chromium()
+    if found is None:
+        message = f"WARNING: browser checks SKIPPED: {CHROMIUM_HINT}"
+        warn_loudly(request.config, message)
+        pytest.skip(message)
+    return found
