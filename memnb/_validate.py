@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import torch
@@ -14,6 +15,15 @@ def positive_int(name: str, value: object) -> int:
         raise TypeError(f"{name} must be a positive int, got {value!r} ({type(value).__name__})")
     if value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def seed(value: object) -> int:
+    """Return ``value`` as an int seed >= 0, or raise naming ``seed``."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"seed must be an int, got {value!r} ({type(value).__name__})")
+    if value < 0:
+        raise ValueError(f"seed must be >= 0, got {value}")
     return int(value)
 
 
@@ -34,15 +44,83 @@ def positive_float(name: str, value: object, *, allow_zero: bool = False) -> flo
     return value
 
 
-def float_tensor(name: str, x: object) -> torch.Tensor:
-    """Check that ``x`` is a finite floating-point tensor."""
+def number(name: str, value: object) -> float:
+    """Return ``value`` as a finite float of any sign, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return float(value)
+
+
+def one_of(name: str, value: object, options: Iterable[object]) -> object:
+    """Return ``value`` if it is one of ``options``, else raise a ``ValueError``."""
+    options = list(options)
+    if isinstance(value, str | Real | None) and not isinstance(value, bool) and value in options:
+        return value
+    raise ValueError(f"{name} must be one of {options}, got {value!r}")
+
+
+def callable_(name: str, value: object, expected: str) -> object:
+    """Return ``value`` if it can be called, else raise a ``TypeError`` naming ``expected``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def torch_device(name: str, value: object) -> object:
+    """Check that ``value`` is None or names a torch device; return it unchanged."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | torch.device | int):
+        raise TypeError(
+            f"{name} must be a torch.device, a str such as 'cpu' or 'cuda', or None, "
+            f"got {value!r} ({type(value).__name__})"
+        )
+    try:
+        torch.device(value)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{name} must name a torch device such as 'cpu' or 'cuda', got {value!r}"
+        ) from error
+    return value
+
+
+def float_dtype(name: str, value: object) -> torch.dtype:
+    """Check that ``value`` is a floating-point ``torch.dtype``."""
+    if not (isinstance(value, torch.dtype) and value.is_floating_point):
+        raise TypeError(f"{name} must be a floating-point torch.dtype, got {value!r}")
+    return value
+
+
+def float_type(name: str, x: object) -> torch.Tensor:
+    """Check that ``x`` is a floating-point tensor (its values are not looked at)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def finite(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Check that the tensor ``x`` holds no NaN or inf."""
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or inf values (shape {tuple(x.shape)})")
     return x
+
+
+def float_tensor(name: str, x: object) -> torch.Tensor:
+    """Check that ``x`` is a finite floating-point tensor."""
+    return finite(name, float_type(name, x))
+
+
+def same_device(names: tuple[str, str], a: torch.Tensor, b: torch.Tensor) -> None:
+    """Check that two tensors live on one device (before anything reads their values)."""
+    if a.device != b.device:
+        raise ValueError(
+            f"{names[0]} is on {a.device} but {names[1]} is on {b.device}; "
+            "expected both on the same device"
+        )
 
 
 def batch(
@@ -60,7 +138,7 @@ def batch(
     With ``trials=None`` the expected shape is ``(N, d)``; otherwise ``(trials, N, d)``.
     ``n`` (if given) is the required number of items N.
     """
-    x = float_tensor(name, x)
+    x = float_type(name, x)
     expected = ("N", dim) if trials is None else (trials, "N", dim)
     shape = tuple(x.shape)
     if x.dim() != len(expected):
@@ -79,9 +157,12 @@ def batch(
     if n is not None and shape[-2] != n:
         raise ValueError(f"{name} must hold {n} items to match the keys, got shape {shape}")
     if device is not None and x.device != device:
-        raise ValueError(f"{name} is on {x.device} but the memory is on {device}")
+        raise ValueError(
+            f"{name} is on {x.device} but the memory is on {device}: expected a tensor on {device}"
+        )
     if dtype is not None and x.dtype != dtype:
         raise TypeError(f"{name} has dtype {x.dtype} but the memory uses {dtype}")
+    finite(name, x)
     return x if trials is not None else x.unsqueeze(0)
 
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import torch
 
-from . import data, experiments, summaries
+from . import _validate, data, experiments, summaries
 from .experiments._build import Factory, accepts_trials, build_memory, child_seeds, place_like
 from .experiments._build import read as checked_read
+from .summaries import _require
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -74,6 +75,16 @@ class Profile:
     summary: dict[str, float]
     notes: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, str):
+            raise TypeError(f"label must be a str, got {self.label!r}")
+        _require(self.frame, ["protocol", "memory"])
+        if not isinstance(self.summary, dict) or any(k not in self.summary for k in HEADLINES):
+            raise ValueError(
+                f"summary must be a dict with the headline numbers {list(HEADLINES)}, "
+                f"got {self.summary!r:.80}"
+            )
+
     def protocol(self, name: str) -> pd.DataFrame:
         """The rows of one protocol, with only the columns it fills."""
         if name not in PROTOCOLS:
@@ -118,8 +129,11 @@ def profile(
     separate tasks; the results are identical to the in-process run. ``progress`` shows a
     tqdm bar over the protocols.
     """
-    if not isinstance(quick, bool):
-        raise TypeError(f"quick must be True or False, got {quick!r}")
+    for name, flag in (("quick", quick), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str or None, got {label!r}")
     child_seeds(seed, 1)  # checks seed
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError(
@@ -237,8 +251,7 @@ def on_device(factory: Factory, device: str | torch.device | None) -> Factory:
         )
     if device is None:
         return factory
-    if not isinstance(device, str | torch.device):
-        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    _validate.torch_device("device", device)
     cls = _OnDeviceTrials if accepts_trials(factory) else _OnDevice
     return cls(factory, torch.device(device))
 

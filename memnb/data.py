@@ -43,8 +43,8 @@ def random_vectors(
     trials = _validate.optional_trials(trials)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    _validate.float_dtype("dtype", dtype)
+    _validate.torch_device("device", device)
     shape = (n, dim) if trials is None else (trials, n, dim)
     x = torch.randn(shape, generator=generator(seed), dtype=torch.float64)
     if kind == "unit":
@@ -115,6 +115,27 @@ class Task:
     test_targets: torch.Tensor
     centres: torch.Tensor | None = None
 
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            keys = _validate.float_type(f"{split}_keys", getattr(self, f"{split}_keys"))
+            values = _validate.float_type(f"{split}_values", getattr(self, f"{split}_values"))
+            targets = getattr(self, f"{split}_targets")
+            if not isinstance(targets, torch.Tensor) or targets.is_floating_point():
+                raise TypeError(
+                    f"{split}_targets must be an integer torch.Tensor, got {targets!r:.60}"
+                )
+            if keys.dim() < 2 or keys.shape[:-1] != values.shape[:-1] or keys.shape[-2] == 0:
+                raise ValueError(
+                    f"{split}_keys and {split}_values must hold the same N >= 1 items, got shapes "
+                    f"{tuple(keys.shape)} and {tuple(values.shape)}"
+                )
+            if targets.shape[-1:] != keys.shape[-2:-1]:
+                raise ValueError(
+                    f"{split}_targets must hold one index per item ({keys.shape[-2]}), "
+                    f"got shape {tuple(targets.shape)}"
+                )
+        _validate.float_type("values", self.values)
+
     @property
     def n_train(self) -> int:
         return self.train_keys.shape[-2]
@@ -176,9 +197,9 @@ def _finish(x: torch.Tensor, trials: int | None, dtype: torch.dtype, device) -> 
     return x.squeeze(0) if trials is None else x
 
 
-def _check_dtype(dtype: object) -> None:
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+def _check_dtype(dtype: object, device: object) -> None:
+    _validate.float_dtype("dtype", dtype)
+    _validate.torch_device("device", device)
 
 
 def clustered_tasks(
@@ -226,7 +247,7 @@ def clustered_tasks(
     value_dim = dim if value_dim is None else _validate.positive_int("value_dim", value_dim)
     if value_kind not in KINDS:
         raise ValueError(f"value_kind must be one of {KINDS}, got {value_kind!r}")
-    _check_dtype(dtype)
+    _check_dtype(dtype, device)
     given = _centres(centres, radius, n_tasks, clusters, dim, trials)
     radius = 5.0 if radius is None else _validate.positive_float("radius", radius, allow_zero=True)
     if given is None and radius == 0 and spread == 0:
@@ -323,7 +344,7 @@ def random_tasks(
     for name, k in (("kind", kind), ("value_kind", value_kind)):
         if k not in KINDS:
             raise ValueError(f"{name} must be one of {KINDS}, got {k!r}")
-    _check_dtype(dtype)
+    _check_dtype(dtype, device)
     tasks = []
     for n, (g_key, g_value) in zip(sizes, _task_generators(seed, n_tasks, 2), strict=True):
         keys = _finish(_shaped(_draw(n, trials, dim, g_key), kind), trials, dtype, device)
@@ -371,7 +392,7 @@ def random_projection(
     out_dim = _validate.positive_int("out_dim", out_dim)
     in_dim = _validate.positive_int("in_dim", in_dim)
     trials = _validate.optional_trials(trials)
-    _check_dtype(dtype)
+    _check_dtype(dtype, device)
     r = min(out_dim, in_dim)
     if rank is not None:
         rank = _validate.positive_int("rank", rank)
@@ -389,6 +410,7 @@ def random_projection(
 def nonlinearity(x: torch.Tensor, name: str) -> torch.Tensor:
     """``f(x)`` elementwise, shifted and scaled so that a standard normal ``x`` gives mean 0
     and variance 1: ``name`` is one of :data:`NONLINEARITIES` ("linear" is the identity)."""
+    x = _validate.float_type("x", x)
     if name not in NONLINEARITIES:
         raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {name!r}")
     f = {"linear": lambda z: z, "tanh": torch.tanh, "relu": torch.relu, "square": torch.square}
@@ -413,6 +435,14 @@ class ContextPairs:
     key_map: torch.Tensor
     value_map: torch.Tensor
     nonlinearity: str = "linear"
+
+    def __post_init__(self) -> None:
+        for name in ("contexts", "keys", "values", "key_map", "value_map"):
+            _validate.float_type(name, getattr(self, name))
+        if self.nonlinearity not in NONLINEARITIES:
+            raise ValueError(
+                f"nonlinearity must be one of {NONLINEARITIES}, got {self.nonlinearity!r}"
+            )
 
     def encode(self, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(keys, values)`` of ``contexts`` (shaped like :attr:`contexts`, any N)."""
@@ -458,6 +488,7 @@ def context_pairs(
     context_dim = dim if context_dim is None else _validate.positive_int("context_dim", context_dim)
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+    _validate.torch_device("device", device)
     gen = generator(seed)
     key_map = random_projection(dim, context_dim, trials, rank=key_rank, seed=gen, dtype=dtype)
     value_map = random_projection(dim, context_dim, trials, seed=gen, dtype=dtype)

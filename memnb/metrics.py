@@ -8,8 +8,8 @@ from . import _validate
 
 
 def _pair(retrieved: object, target: object) -> tuple[torch.Tensor, torch.Tensor]:
-    retrieved = _validate.float_tensor("retrieved", retrieved)
-    target = _validate.float_tensor("target", target)
+    retrieved = _validate.float_type("retrieved", retrieved)
+    target = _validate.float_type("target", target)
     if retrieved.shape != target.shape:
         raise ValueError(
             f"retrieved and target must have the same shape, got {tuple(retrieved.shape)} "
@@ -17,9 +17,8 @@ def _pair(retrieved: object, target: object) -> tuple[torch.Tensor, torch.Tensor
         )
     if retrieved.dim() < 1:
         raise ValueError("retrieved must have at least one dimension (the features), got a scalar")
-    if retrieved.device != target.device:
-        raise ValueError(f"retrieved is on {retrieved.device} but target is on {target.device}")
-    return retrieved, target
+    _validate.same_device(("retrieved", "target"), retrieved, target)
+    return _validate.finite("retrieved", retrieved), _validate.finite("target", target)
 
 
 def mse(retrieved: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -39,6 +38,8 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Each vector is first divided by its largest absolute entry, so the result is exact
     for vectors whose squared norm would overflow or underflow the dtype.
     """
+    a, b = _validate.float_type("a", a), _validate.float_type("b", b)
+    _validate.same_device(("a", "b"), a, b)
     a, b = _rescaled(a), _rescaled(b)
     dot = (a * b).sum(dim=-1)
     norms = a.norm(dim=-1) * b.norm(dim=-1)
@@ -58,8 +59,8 @@ def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -
     Returns a boolean tensor ``(..., N)``. A zero retrieved vector counts as a miss.
     Ties are broken toward the lowest index, as ``argmax`` does.
     """
-    retrieved = _validate.float_tensor("retrieved", retrieved)
-    candidates = _validate.float_tensor("candidates", candidates)
+    retrieved = _validate.float_type("retrieved", retrieved)
+    candidates = _validate.float_type("candidates", candidates)
     if retrieved.dim() < 2 or candidates.dim() != retrieved.dim():
         raise ValueError(
             f"retrieved (..., N, d) and candidates (..., M, d) must have the same rank >= 2, "
@@ -72,10 +73,9 @@ def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -
             f"candidates must have shape (..., M >= {n}, {retrieved.shape[-1]}) with batch axes "
             f"{tuple(retrieved.shape[:-2])}, got {tuple(candidates.shape)}"
         )
-    if retrieved.device != candidates.device:
-        raise ValueError(
-            f"retrieved is on {retrieved.device} but candidates on {candidates.device}"
-        )
+    _validate.same_device(("retrieved", "candidates"), retrieved, candidates)
+    _validate.finite("retrieved", retrieved)
+    _validate.finite("candidates", candidates)
     r = torch.nn.functional.normalize(retrieved, dim=-1)
     c = torch.nn.functional.normalize(candidates, dim=-1)
     best = (r @ c.transpose(-2, -1)).argmax(dim=-1)
@@ -95,8 +95,8 @@ def nearest_target_recall(
     ``(..., M, d)`` and ``targets`` integer indices ``(..., N)`` or ``(N,)`` in ``[0, M)``.
     Returns a boolean tensor ``(..., N)``; a zero retrieved vector counts as a miss.
     """
-    retrieved = _validate.float_tensor("retrieved", retrieved)
-    candidates = _validate.float_tensor("candidates", candidates)
+    retrieved = _validate.float_type("retrieved", retrieved)
+    candidates = _validate.float_type("candidates", candidates)
     if retrieved.dim() < 2 or candidates.dim() != retrieved.dim():
         raise ValueError(
             f"retrieved (..., N, d) and candidates (..., M, d) must have the same rank >= 2, "
@@ -115,6 +115,9 @@ def nearest_target_recall(
             f"targets must have shape {tuple(retrieved.shape[:-1])} or ({n},), "
             f"got {tuple(targets.shape)}"
         )
+    _validate.same_device(("retrieved", "candidates"), retrieved, candidates)
+    _validate.finite("retrieved", retrieved)
+    _validate.finite("candidates", candidates)
     if targets.numel() and (targets.min() < 0 or targets.max() >= m):
         raise ValueError(
             f"targets must index the {m} candidates (0 <= target < {m}), got values in "

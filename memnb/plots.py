@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -9,10 +11,57 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
+from . import _validate
 from .summaries import _require
 
 BAND = ("ci", 95)  # the band drawn around every mean: a 95 % bootstrap confidence interval
 LABELS = {"mse": "MSE of the read (per coordinate)", "cosine": "cosine(read, target)"}
+DIVERGED = "diverged (NaN/inf)"
+
+
+def _axes(ax: object) -> Axes:
+    """``ax``, or new axes when it is None."""
+    if ax is None:
+        return plt.subplots()[1]
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
+
+
+def _diverged(group: pd.DataFrame) -> bool:
+    """Does the frame flag a diverged trial (a ``diverged`` column that is True)?"""
+    return "diverged" in group.columns and bool(group["diverged"].eq(True).any())
+
+
+def _note_diverged(ax: Axes, frame: pd.DataFrame, by: str | None = None) -> None:
+    """Say in the corner of ``ax`` which runs of ``frame`` diverged, with their trials.
+
+    Nothing is drawn when no row of ``frame`` is flagged in its ``diverged`` column.
+    """
+    if not _diverged(frame):
+        return
+    groups = _groups(frame, by if by in frame.columns else None)
+    parts = []
+    for name, group in groups:
+        if not _diverged(group):
+            continue
+        if "trial" in group.columns:
+            bad = group.loc[group["diverged"].eq(True), "trial"].nunique()
+            count = f"{bad} of {group['trial'].nunique()} trials"
+        else:
+            count = f"{int(group['diverged'].eq(True).sum())} rows"
+        parts.append(f"{by}={name}: {count}" if name is not None else count)
+    ax.text(
+        0.02,
+        0.98,
+        f"{DIVERGED}: " + "; ".join(parts),
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        color="crimson",
+        fontsize="small",
+        bbox={"facecolor": "white", "edgecolor": "crimson", "alpha": 0.9},
+    )
 
 
 def set_theme() -> None:
@@ -34,21 +83,21 @@ def learning_curve(
 
     ``theory`` names a column of predicted values, drawn as a dashed line over its mean.
     Trials whose error became NaN or inf are not averaged in silently: a curve stops at
-    the last step where all its trials are finite, and is marked "diverged" there.
+    the last step where all its trials are finite, and is marked "diverged" there (as is
+    a curve whose frame flags a trial in its ``diverged`` column).
     """
     _require(frame, ["step", y] + ([hue] if hue else []))
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     groups = _groups(frame, hue)
     palette = sns.color_palette("viridis" if len(groups) > 6 else "colorblind", len(groups))
     for (name, group), colour in zip(groups, palette, strict=True):
         shown = _finite_band(ax, group, "step", y, colour, str(name) if hue else None, "o", 3)
-        if len(shown) < len(group):  # mark where the curve stops, never drop it silently
+        if len(shown) < len(group) or _diverged(group):  # mark it, never drop it silently
             mean = shown.groupby("step")[y].mean()
             step, value = (mean.index[-1], mean.iloc[-1]) if len(mean) else (0, 1.0)
             ax.plot(step, value, "X", color=colour, ms=10)
             ax.annotate(
-                f"{name}: diverged (NaN/inf)",
+                f"{name}: {DIVERGED}" if hue else DIVERGED,
                 (step, value),
                 color=colour,
                 textcoords="offset points",
@@ -110,6 +159,9 @@ def _groups(frame: pd.DataFrame, hue: str | None) -> list[tuple[object, pd.DataF
 
 def subplots(ncols: int, width: float = 5.2, height: float = 3.8):
     """A row of ``ncols`` panels sized for a book page: ``(figure, axes)``."""
+    ncols = _validate.positive_int("ncols", ncols)
+    width = _validate.positive_float("width", width)
+    height = _validate.positive_float("height", height)
     fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), layout="constrained")
     return fig, axes
 
@@ -146,14 +198,14 @@ def task_accuracies(
     line is chance (a read that picks one of the candidate values at random).
     """
     _require(frame, [by, "chance", *TWO_TASKS])
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     long = frame.melt(id_vars=[by], value_vars=list(TWO_TASKS), value_name="accuracy")
     long["tested"] = long["variable"].map(TWO_TASKS)
     sns.barplot(
         data=long, y=by, x="accuracy", hue="tested", errorbar=BAND, n_boot=500, seed=0, ax=ax
     )
     ax.axvline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+    _note_diverged(ax, frame, by)
     ax.set_xlim(0, 1.02)
     ax.set_xlabel(ACCURACY)
     ax.set_ylabel("")
@@ -181,8 +233,7 @@ def sweep_curve(
 ) -> Axes:
     """Mean ``y`` against a swept setting ``x``, with a 95 % confidence band over trials."""
     _require(frame, [x, y] + [c for c in (hue, style) if c])
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     names = [] if hue is None else list(frame[hue].drop_duplicates())
     known = hue == "memory" and set(names) <= set(MEMORY_COLOURS)
     sns.lineplot(
@@ -199,6 +250,7 @@ def sweep_curve(
         markersize=4,
         ax=ax,
     )
+    _note_diverged(ax, frame, hue)
     if logx:  # a sweep has few settings: label each of them
         ax.set_xscale("log")
         ticks = sorted(frame[x].unique())
@@ -218,11 +270,15 @@ def accuracy_heatmap(matrix: object, *, ax: Axes | None = None, title: str | Non
     :func:`memnb.experiments.accuracy_matrix`): row ``i`` is after learning task ``i + 1``,
     column ``j`` the task tested.
     """
-    mean = np.asarray(matrix, dtype=float).mean(axis=0)
+    try:
+        mean = np.asarray(matrix, dtype=float).mean(axis=0)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"matrix must be a tensor or array of accuracies, got {type(matrix).__name__}"
+        ) from error
     if mean.ndim != 2 or mean.shape[0] != mean.shape[1]:
         raise ValueError(f"matrix must have shape (trials, T, T), got {np.shape(matrix)}")
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     ticks = np.arange(1, mean.shape[0] + 1)
     sns.heatmap(
         mean,
@@ -252,8 +308,7 @@ def forgetting_trace(
     :func:`memnb.experiments.forgetting_trace` frame), with 95 % confidence bands; the
     shaded span is where B is written, the dashed line chance."""
     _require(frame, ["step", "task", "accuracy", "chance", "steps_A", "steps_B"])
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     steps_a, steps_b = int(frame["steps_A"].iloc[0]), int(frame["steps_B"].iloc[0])
     ax.axvspan(steps_a, steps_a + steps_b, color="0.9", zorder=0, label="writing B")
     sns.lineplot(
@@ -268,6 +323,7 @@ def forgetting_trace(
         ax=ax,
     )
     ax.axhline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+    _note_diverged(ax, frame, "memory")
     ax.set_ylim(-0.02, 1.02)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("update steps (A, then B)")
@@ -316,14 +372,15 @@ def capacity_curve(
     ``y`` is a column of a capacity frame, or ``"cosine_distance"`` (``1 - cosine``).
     ``threshold`` draws a dotted horizontal line (the accuracy that defines capacity);
     ``label`` names the single curve drawn when ``hue`` is None. A curve stops at the
-    last N where all its trials are finite, marked "diverged".
+    last N where all its trials are finite, marked "diverged"; where its numbers stay
+    finite (a diverged read counts as a miss) but the frame's ``diverged`` column flags
+    a trial, each such N is marked.
     """
     if y == "cosine_distance" and y not in frame.columns:
         _require(frame, ["cosine"])
         frame = frame.assign(cosine_distance=1.0 - frame["cosine"])
     _require(frame, ["n_items", y] + ([hue] if hue else []))
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     groups = _groups(frame, hue)
     palette = _capacity_palette(len(groups))
     for i, ((name, group), colour) in enumerate(zip(groups, palette, strict=True)):
@@ -331,9 +388,15 @@ def capacity_curve(
         shown = _finite_band(
             ax, group, "n_items", y, colour, str(name) if hue else label, marker, 4
         )
-        if len(shown) < len(group) and len(shown):
-            last = shown.groupby("n_items")[y].mean()
-            ax.plot(last.index[-1], last.iloc[-1], "X", color=colour, ms=9, label="diverged")
+        means = shown.groupby("n_items")[y].mean()
+        flagged = (
+            group["diverged"].eq(True).groupby(group["n_items"]).any() if _diverged(group) else None
+        )
+        if len(shown) < len(group) and len(means):  # the curve stops: mark where
+            ax.plot(means.index[-1], means.iloc[-1], "X", color=colour, ms=9, label=DIVERGED)
+        elif flagged is not None:  # finite numbers (misses) but diverged reads: mark each N
+            at = means[flagged.reindex(means.index, fill_value=False).to_numpy()]
+            ax.plot(at.index, at.to_numpy(), "X", color=colour, ms=9, ls="", label=DIVERGED)
     if threshold is not None:
         ax.axhline(threshold, color="k", ls=":", lw=1)
     ax.set_xscale("log", base=2)
@@ -394,8 +457,7 @@ def capacity_points(
     accuracy never fell below the threshold) is drawn as an upward triangle.
     """
     _require(table, [x, "capacity", "lower_bound", "low", "high"] + ([hue] if hue else []))
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     groups = _groups(table, hue)
     palette = _capacity_palette(len(groups))
     for (name, group), colour in zip(groups, palette, strict=True):
@@ -445,8 +507,7 @@ def probe_strip(
     ``frame`` is a :func:`memnb.experiments.probe` frame already restricted to one cue.
     """
     _require(frame, ["target", "cosine", hue])
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     kw = dict(data=frame, x="target", y="cosine", hue=hue, ax=ax)
     n = frame[hue].nunique()
     sns.stripplot(**kw, dodge=True, alpha=0.35, size=3, jitter=0.15)
@@ -455,6 +516,7 @@ def probe_strip(
         markersize=4, palette="dark:k", legend=False,
     )  # fmt: skip
     ax.axhline(0, color="0.5", lw=0.8)
+    _note_diverged(ax, frame, hue)
     ax.set_xlabel("item compared with the read")
     ax.set_ylabel("cosine(read, item)")
     ax.legend(fontsize="small", loc="best")
@@ -466,13 +528,13 @@ def probe_strip(
 def chain_curve(frame: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Fraction of trials whose chained read is nearest the right item, against list position."""
     _require(frame, ["position", "correct", "memory"])
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     sns.lineplot(
         data=frame.assign(correct=frame["correct"].astype(float)),
         x="position", y="correct", hue="memory", style="memory", markers=True, dashes=False,
         errorbar=BAND, ax=ax,
     )  # fmt: skip
+    _note_diverged(ax, frame, "memory")
     ax.set_xlabel("position in the list (item 1 is the first cue)")
     ax.set_ylabel("correct (fraction of trials)")
     ax.set_ylim(-0.03, 1.03)
@@ -493,8 +555,12 @@ def lag_crp_curve(
 
     Negative and positive lags are drawn as separate segments, as is usual for lag-CRPs.
     """
-    if ax is None:
-        _, ax = plt.subplots()
+    if not isinstance(crps, Mapping) or not crps:
+        raise ValueError(
+            f"crps must be a non-empty mapping of name -> lag-CRP frame, got {crps!r:.60}"
+        )
+    max_lag = _validate.positive_int("max_lag", max_lag)
+    ax = _axes(ax)
     colours = sns.color_palette("colorblind")
     palette = [colours[i] for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)][: len(crps)]
     for (name, crp), colour in zip(crps.items(), palette, strict=True):
@@ -569,6 +635,7 @@ def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | 
             data=shown, x="step", y=y, hue=hue, hue_order=sorted(trace[hue].unique()),
             errorbar=BAND, n_boot=500, seed=0, marker="o", markersize=4, ax=ax,
         )  # fmt: skip
+        _note_diverged(ax, trace, hue)
         ax.set_xlabel("writes of all N pairs")
         ax.set_ylabel(TRACE_LABELS[y])
         if y != "accuracy":
@@ -591,13 +658,13 @@ def dimension_heatmap(
 ) -> Axes:
     """Mean ``value`` over trials on the grid of ``x`` and ``y`` settings, annotated."""
     _require(frame, [x, y, value])
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     grid = frame.groupby([y, x])[value].mean().unstack(x).sort_index(ascending=False)
     sns.heatmap(
         grid, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", square=True,
         annot_kws={"fontsize": "small"}, cbar_kws={"label": f"mean {value}", "shrink": 0.8}, ax=ax,
     )  # fmt: skip
+    _note_diverged(ax, frame)
     ax.set_xlabel(x.replace("_", " ") + " (coordinates)")
     ax.set_ylabel(y.replace("_", " ") + " (coordinates)")
     if title:
@@ -622,6 +689,11 @@ def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figur
     sixth slot.
     """
     _require(frame, ["protocol", "memory"])
+    needed = ("adaptation", "capacity", "forgetting", "dimensions", "contiguity")
+    if not isinstance(protocols, tuple | list) or sorted(map(str, protocols)) != sorted(needed):
+        raise ValueError(
+            f"protocols must be the five protocols {needed} in some order, got {protocols!r}"
+        )
     names = list(frame["memory"].drop_duplicates())
     palette = dict(zip(names, _capacity_palette(len(names)), strict=True))
     fig, grid = plt.subplots(2, 3, figsize=(14.5, 8.2), layout="constrained")
@@ -678,6 +750,8 @@ def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figur
     ax.set_ylabel("cosine(read of B, item)")
     ax.set_title("contiguity: the successor is C")
 
+    for name, ax in axes.items():
+        _note_diverged(ax, rows[name], "memory")
     for extra in grid.flat[len(protocols) :]:
         extra.remove()  # the empty slot holds the legend
     handles = [plt.Line2D([], [], color=palette[n], marker="o", lw=2) for n in names]

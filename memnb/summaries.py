@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from . import _validate
+
 
 def _require(frame: pd.DataFrame, columns: list[str]) -> None:
     if not isinstance(frame, pd.DataFrame):
@@ -36,7 +38,7 @@ def steps_to_fraction(
     Returns one entry per ``by`` value (pandas ``Int64``; ``<NA>`` where the curve never
     gets there within the steps run, including curves that diverge).
     """
-    if not 0 < fraction < 1:
+    if not 0 < _validate.number("fraction", fraction) < 1:
         raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
     curves = mean_curve(frame, by, y)
     below = curves.lt(fraction * curves.iloc[0])
@@ -79,10 +81,12 @@ def capacity_at(
     interval: trials are resampled ``n_boot`` times (with ``seed``) and the capacity is
     recomputed; a resample below the threshold at the smallest N counts as capacity 0.
     """
-    if not 0 < threshold <= 1:
+    if not 0 < _validate.number("threshold", threshold) <= 1:
         raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
-    if ci is not None and not 0 < ci < 1:
+    if ci is not None and not 0 < _validate.number("ci", ci) < 1:
         raise ValueError(f"ci must lie strictly between 0 and 1 (or be None), got {ci}")
+    n_boot = _validate.positive_int("n_boot", n_boot)
+    seed = _validate.seed(seed)
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
     _require(frame, [*keys, "n_items", y] + (["trial"] if ci is not None else []))
     if len(frame) == 0:
@@ -160,7 +164,7 @@ def first_reaching(
     ``x`` measured) and ``at_first`` (True when it is already reached at the smallest
     ``x``: the crossing is then that ``x``, an upper bound).
     """
-    if not 0 < threshold <= 1:
+    if not 0 < _validate.number("threshold", threshold) <= 1:
         raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
     _require(frame, [x, y] + ([by] if by else []))
     if len(frame) == 0:

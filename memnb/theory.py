@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import _validate
 from .summaries import _require
 
 
@@ -41,7 +42,7 @@ def delta_rule_adaptation(
     names the columns that identify one run (e.g. ``("lr", "trial")`` in an lr sweep).
     """
     start, step, key_sq_norm = _start_and_steps(frame, by)
-    factor = (1.0 - np.asarray(lr, dtype=float) * key_sq_norm) ** 2
+    factor = (1.0 - _rates(lr, len(frame)) * key_sq_norm) ** 2
     return pd.Series(start * factor**step, index=frame.index, name="mse_theory")
 
 
@@ -60,6 +61,34 @@ def hebbian_adaptation(frame: pd.DataFrame, by: Sequence[str] = ("memory", "tria
 # Capacity: N random pairs written at once, then recalled by the nearest stored value.
 
 
+def _numbers(name: str, value: object, *, allow_zero: bool = False) -> np.ndarray:
+    """``value`` (a number or an array of them) as a float array of finite numbers > 0
+    (>= 0 with ``allow_zero``); raise naming ``name`` otherwise."""
+    try:
+        if isinstance(value, str | bytes):
+            raise TypeError
+        numbers = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{name} must be a number or an array of numbers, got {value!r:.60}"
+        ) from error
+    low = numbers >= 0 if allow_zero else numbers > 0
+    if not np.all(np.isfinite(numbers) & low):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must hold finite numbers {bound}, got {value!r:.60}")
+    return numbers
+
+
+def _rates(lr: object, rows: int) -> np.ndarray:
+    """``lr`` as a float array: one positive number, or one per row of the frame."""
+    rates = _numbers("lr", lr)
+    if rates.shape not in ((), (rows,)):
+        raise ValueError(
+            f"lr must be one number or one per row of the frame ({rows},), got shape {rates.shape}"
+        )
+    return rates
+
+
 def _items(n_items: object) -> np.ndarray:
     n = np.asarray(n_items, dtype=float)
     if n.size == 0 or not np.all(np.isfinite(n)) or np.any(n < 1):
@@ -76,6 +105,7 @@ def hebbian_cosine(n_items: object, dim: int) -> np.ndarray:
     and its component along ``v_i`` about 1.
     """
     n = _items(n_items)
+    _validate.positive_float("dim", dim)
     return np.sqrt(dim / (dim + n - 1.0))
 
 
@@ -89,6 +119,8 @@ def hebbian_recall(n_items: object, dim: int, nodes: int = 101) -> np.ndarray:
     ``E_s[Phi(s / sigma_wrong)^(N - 1)]``, computed by Gauss-Hermite quadrature over ``s``.
     """
     n = _items(n_items)[..., None]
+    _validate.positive_float("dim", dim)
+    nodes = _validate.positive_int("nodes", nodes)
     z, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / math.sqrt(2.0 * math.pi)
     correct = 1.0 + np.sqrt(n - 1.0) / dim * z
@@ -106,6 +138,7 @@ def least_squares_cosine(n_items: object, dim: int) -> np.ndarray:
     of each value's squared norm and its component along the value.
     """
     n = _items(n_items)
+    _validate.positive_float("dim", dim)
     return np.sqrt(np.minimum(1.0, dim / n))
 
 
@@ -119,7 +152,8 @@ def gram_eigenvalue_edges(
     write multiplies the error along an eigenvector by ``1 - lr * lambda``; it is stable
     when ``lr * lambda_max < 2``, and converges at a rate set by ``lambda_min / lambda_max``.
     """
-    ratio = np.sqrt(_items(n_items) / dim)
+    ratio = np.sqrt(_items(n_items) / _validate.positive_float("dim", dim))
+    _validate.positive_float("key_sq_norm", key_sq_norm)
     return key_sq_norm * (1.0 - ratio) ** 2, key_sq_norm * (1.0 + ratio) ** 2
 
 
@@ -135,5 +169,8 @@ def attention_weight(
     ``exp(beta^2 s^2 / d)``.
     """
     n = _items(n_items)
+    _validate.positive_float("dim", dim)
+    _validate.positive_float("key_sq_norm", key_sq_norm)
+    _numbers("beta", beta, allow_zero=True)
     x = beta * key_sq_norm
     return 1.0 / (1.0 + (n - 1.0) * np.exp(x * x / (2.0 * dim) - x))

@@ -20,6 +20,18 @@ from .memories import AttentionMemory, DeltaRuleMemory, EpisodicMemory, MatrixAs
 
 LEARNED = {"EpisodicMemory": EpisodicMemory, "DeltaRuleMemory": DeltaRuleMemory}
 MEMORIES = {**LEARNED, "MatrixAssociativeMemory": MatrixAssociativeMemory}
+DIMS = [8, 16, 32, 64, 128, 256]  # the dimensions offered by the adaptation explorer
+
+
+def _bounded(name: str, value: object, low: float, high: float) -> float:
+    """``value`` if it is a number in ``[low, high]`` (an int when both bounds are ints)."""
+    whole = isinstance(low, int) and isinstance(high, int)
+    number = _validate.positive_int(name, value) if whole else _validate.number(name, value)
+    if not low <= number <= high:
+        raise ValueError(
+            f"{name} must be between {low} and {high} (the control's range), got {value}"
+        )
+    return number
 
 
 def explorer(draw: Callable[..., object], controls: dict[str, widgets.ValueWidget]) -> widgets.VBox:
@@ -27,6 +39,17 @@ def explorer(draw: Callable[..., object], controls: dict[str, widgets.ValueWidge
 
     The figure for the initial values is drawn at once, so the area is never empty.
     """
+    _validate.callable_("draw", draw, "a function that returns a figure")
+    if not isinstance(controls, dict) or not controls:
+        raise ValueError(
+            f"controls must be a non-empty dict of name -> widget, got {controls!r:.60}"
+        )
+    for name, control in controls.items():
+        if not isinstance(control, widgets.ValueWidget):
+            raise TypeError(
+                f"controls[{name!r}] must be an ipywidgets value widget, "
+                f"got {type(control).__name__}"
+            )
 
     def redraw(**values: object) -> None:
         fig = draw(**values)
@@ -51,6 +74,18 @@ def lr_slider(
     memories without a learning rate, and is reset to the default when the memory
     changes. ``exponents`` are the powers of ten at its ends.
     """
+    if not isinstance(memory, widgets.Dropdown):
+        raise TypeError(f"memory must be an ipywidgets Dropdown, got {type(memory).__name__}")
+    _validate.callable_("default_for", default_for, "a function of a memory name")
+    if not (
+        isinstance(exponents, tuple)
+        and len(exponents) == 2
+        and all(isinstance(e, int) and not isinstance(e, bool) for e in exponents)
+        and exponents[0] < exponents[1]
+    ):
+        raise ValueError(f"exponents must be two increasing ints (low, high), got {exponents!r}")
+    if value is not None:
+        _bounded("lr", value, 10.0 ** exponents[0], 10.0 ** exponents[1])
     default = default_for(memory.value)
     slider = widgets.FloatLogSlider(
         value=value if value is not None else default or 10.0 ** exponents[0],
@@ -86,8 +121,7 @@ def adaptation_figure(
     ``memory`` names a class in :data:`MEMORIES`; ``lr`` (None: the class default) is
     used by the memories that have one and must be None for the Hebbian memory.
     """
-    if memory not in MEMORIES:
-        raise ValueError(f"memory must be one of {list(MEMORIES)}, got {memory!r}")
+    _validate.one_of("memory", memory, MEMORIES)
     if lr is not None and memory not in LEARNED:
         raise ValueError(f"{memory} has no learning rate; got lr={lr!r}, expected None")
     factory = MEMORIES[memory] if lr is None else partial(MEMORIES[memory], lr=lr)
@@ -100,6 +134,8 @@ def adaptation_figure(
 
 def default_lr(memory: str, dim: int) -> float | None:
     """The learning rate a memory class uses by default (None if it has none)."""
+    _validate.one_of("memory", memory, MEMORIES)
+    dim = _validate.positive_int("dim", dim)
     if memory == "DeltaRuleMemory":
         return 1.0 / dim
     if memory == "EpisodicMemory":
@@ -115,8 +151,11 @@ def adaptation_explorer(
     Choosing another memory resets the learning rate to that memory's default; the
     slider is disabled for the Hebbian memory, which has none.
     """
+    _validate.one_of("memory", memory, MEMORIES)
+    _validate.one_of("dim", dim, DIMS)
+    _bounded("steps", steps, 1, 50)
     memory_menu = widgets.Dropdown(options=list(MEMORIES), value=memory, description="memory")
-    dim_menu = widgets.Dropdown(options=[8, 16, 32, 64, 128, 256], value=dim, description="dim")
+    dim_menu = widgets.Dropdown(options=DIMS, value=dim, description="dim")
     controls = {
         "memory": memory_menu,
         "lr": lr_slider(memory_menu, lambda name: default_lr(name, dim_menu.value), lr, (-3, 1)),
@@ -159,8 +198,7 @@ def forgetting_figure(
     :data:`FORGETTING_LR`) is used by the memories that have one and must be None for the
     others. ``kind`` is ``"clustered"`` (``clusters`` clusters per task) or ``"random"``.
     """
-    if memory not in FORGETTING_MEMORIES:
-        raise ValueError(f"memory must be one of {list(FORGETTING_MEMORIES)}, got {memory!r}")
+    _validate.one_of("memory", memory, FORGETTING_MEMORIES)
     if lr is not None and memory not in FORGETTING_LR:
         raise ValueError(f"{memory} has no learning rate; got lr={lr!r}, expected None")
     lr = FORGETTING_LR.get(memory) if lr is None else lr
@@ -198,6 +236,15 @@ def forgetting_explorer(
     Choosing another memory resets the learning rate to that memory's value in
     :data:`FORGETTING_LR`; the slider is disabled for the memories without one.
     """
+    _validate.one_of("memory", memory, FORGETTING_MEMORIES)
+    _validate.one_of("kind", kind, ("clustered", "random"))
+    for name, value, high in (
+        ("n_train_a", n_train_a, 64),
+        ("n_train_b", n_train_b, 128),
+        ("steps_a", steps_a, 50),
+        ("steps_b", steps_b, 100),
+    ):
+        _bounded(name, value, 1 if name.startswith("steps") else 4, high)
     memory_menu = widgets.Dropdown(
         options=list(FORGETTING_MEMORIES), value=memory, description="memory"
     )
@@ -237,8 +284,7 @@ def capacity_figure(
     (``memory`` names a class in :data:`CAPACITY_MEMORIES`) written ``steps`` times with
     all N pairs. The dotted vertical line marks the capacity (N at 95 % recall).
     """
-    if memory not in CAPACITY_MEMORIES:
-        raise ValueError(f"memory must be one of {list(CAPACITY_MEMORIES)}, got {memory!r}")
+    _validate.one_of("memory", memory, CAPACITY_MEMORIES)
     if _validate.positive_int("max_items", max_items) < 4:
         raise ValueError(f"max_items must be at least 4, got {max_items}")
     sizes = [2**i for i in range(2, max_items.bit_length()) if 2**i <= max_items]
@@ -257,6 +303,10 @@ def capacity_explorer(
     memory: str = "EpisodicMemory", max_items: int = 512, dim: int = 64, steps: int = 5
 ) -> widgets.VBox:
     """Explore capture capacity: memory type, largest N, dimension and number of writes."""
+    _validate.one_of("memory", memory, CAPACITY_MEMORIES)
+    _validate.one_of("max_items", max_items, [2**i for i in range(4, 12)])
+    _validate.one_of("dim", dim, [8, 16, 32, 64, 128])
+    _bounded("steps", steps, 1, 100)
     controls = {
         "memory": widgets.Dropdown(
             options=list(CAPACITY_MEMORIES), value=memory, description="memory"
@@ -288,8 +338,7 @@ def sequences_figure(
     ``memory`` names the class (in :data:`SEQUENCE_MEMORIES`) that stores the model's
     associations; the human curves are psifr's Morton2013 and PEERS sample data.
     """
-    if memory not in SEQUENCE_MEMORIES:
-        raise ValueError(f"memory must be one of {list(SEQUENCE_MEMORIES)}, got {memory!r}")
+    _validate.one_of("memory", memory, SEQUENCE_MEMORIES)
     table = free_recall(SEQUENCE_MEMORIES[memory], model, length, trials, dim, rho, tau, seed=seed)
     crps = {f"{model} model ({memory})": lag_crp(table)}
     crps.update({f"people, {study}": human_lag_crp(study) for study in HUMAN_STUDIES})
@@ -307,6 +356,11 @@ def sequences_explorer(
 ) -> widgets.VBox:
     """Explore the lag-CRP of the models: model, memory, context drift rho, choice
     temperature tau and list length."""
+    _validate.one_of("model", model, ["chain", "context"])
+    _validate.one_of("memory", memory, SEQUENCE_MEMORIES)
+    _bounded("rho", rho, 0.0, 0.95)
+    _bounded("tau", tau, 0.01, 1.0)
+    _bounded("length", length, 4, 32)
     controls = {
         "model": widgets.Dropdown(options=["chain", "context"], value=model, description="model"),
         "memory": widgets.Dropdown(
@@ -342,8 +396,7 @@ def keys_figure(
     :func:`memnb.experiments.stable_lr` for the largest N); ``key_rank`` caps the rank of
     ``W_K`` (values >= min(dim, context_dim) mean full rank); N runs over 4, 8, ..., 256.
     """
-    if memory not in KEY_MEMORIES:
-        raise ValueError(f"memory must be one of {list(KEY_MEMORIES)}, got {memory!r}")
+    _validate.one_of("memory", memory, KEY_MEMORIES)
     sizes = [4, 8, 16, 32, 64, 128, 256]
     rank = _validate.positive_int("key_rank", key_rank)
     rank = None if rank >= min(dim, context_dim) else rank
@@ -383,6 +436,11 @@ def keys_explorer(
     steps: int = 20,
 ) -> widgets.VBox:
     """Explore key recall: memory, context dimension, rank of W_K, nonlinearity, writes."""
+    _validate.one_of("memory", memory, KEY_MEMORIES)
+    _validate.one_of("context_dim", context_dim, [16, 32, 64, 128, 256])
+    _validate.one_of("key_rank", key_rank, [4, 8, 16, 32, 64])
+    _validate.one_of("nonlinearity", nonlinearity, NONLINEARITIES)
+    _bounded("steps", steps, 1, 50)
     controls = {
         "memory": widgets.Dropdown(options=list(KEY_MEMORIES), value=memory, description="memory"),
         "context_dim": widgets.Dropdown(
@@ -426,8 +484,7 @@ def dimensions_figure(
     """
     from .experiments import batch_delta_rule, projection_trace, token_dimensions
 
-    if memory not in DIMENSION_MEMORIES:
-        raise ValueError(f"memory must be one of {list(DIMENSION_MEMORIES)}, got {memory!r}")
+    _validate.one_of("memory", memory, DIMENSION_MEMORIES)
     factory = DIMENSION_MEMORIES[memory] or batch_delta_rule(n_items)
     sweep = token_dimensions(factory, n_items=n_items, trials=trials, seed=seed, label=memory)
     trace = projection_trace(token_dim, memory_dim, [design], n_items=n_items, trials=trials)
@@ -454,6 +511,10 @@ def dimensions_explorer(
     from .memories.projecting import DESIGNS
 
     sizes = [16, 32, 64, 128, 256]
+    _validate.one_of("memory", memory, DIMENSION_MEMORIES)
+    _validate.one_of("design", design, DESIGNS)
+    _validate.one_of("token_dim", token_dim, sizes)
+    _validate.one_of("memory_dim", memory_dim, sizes)
     controls = {
         "memory": widgets.Dropdown(
             options=list(DIMENSION_MEMORIES), value=memory, description="memory"

@@ -16,10 +16,7 @@ Factory = Callable[..., object]
 
 def child_seeds(seed: int, n: int) -> list[int]:
     """``n`` independent seeds derived from one (data, memory init, ...)."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    seed = _validate.seed(seed)
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
 
 
@@ -62,6 +59,7 @@ def build_memory(factory: Factory, *, dim: int, trials: int, seed: int) -> objec
         )
     dim = _validate.positive_int("dim", dim)
     trials = _validate.positive_int("trials", trials)
+    seed = _validate.seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if accepts_trials(factory):

@@ -166,6 +166,8 @@ def attention_weights(
     ``dim, seed``. The pairs are the same for every beta and nested over N.
     """
     sizes = _sizes(n_items)
+    if isinstance(betas, str | bytes) or not isinstance(betas, Iterable):
+        raise TypeError(f"betas must be a sequence of numbers >= 0, got {betas!r}")
     betas = [_validate.positive_float("betas", b, allow_zero=True) for b in betas]
     if not betas:
         raise ValueError("betas must hold at least one inverse temperature, got none")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from numbers import Integral
 
 import pandas as pd
 import torch
@@ -90,12 +91,7 @@ def internal_dimensions(
     ``token_dim``) and ``memory_dim, design``.
     """
     tokens, inner = _dims("token_dims", token_dims), _dims("memory_dims", memory_dims)
-    designs = list(designs)
-    for design in designs:
-        if design not in DESIGNS:
-            raise ValueError(f"designs must hold names from {DESIGNS}, got {design!r}")
-    if not designs:
-        raise ValueError(f"designs must hold at least one of {DESIGNS}, got none")
+    designs = _designs(designs)
     frames = []
     for d in tokens:
         for m in inner:
@@ -128,12 +124,17 @@ def projection_trace(
     ``loss`` (the memory's own loss, the one its writes descend; for ``"readout"`` it is
     measured in token space), ``value_power`` (mean squared entry of the projected values
     ``P_V v`` of the stored pairs; NaN for ``"readout"``, which has no ``P_V``), and the
-    token-space ``accuracy`` (nearest stored value) and ``cosine`` of the reads. Returns a
-    tidy frame with columns ``design, trial, step, loss, value_power, accuracy, cosine``
-    and ``token_dim, memory_dim``.
+    token-space ``accuracy`` (nearest stored value; a read that is not finite is a miss)
+    and ``cosine`` of the reads. Returns a tidy frame with columns ``design, trial, step,
+    loss, value_power, accuracy, cosine, diverged`` (a read or loss of that design and
+    trial was NaN or inf at some count) and ``token_dim, memory_dim``.
     """
-    counts = [0, *_counts([s for s in steps if s != 0])] if 0 in steps else _counts(steps)
-    designs = list(designs)
+    token_dim = _validate.positive_int("token_dim", token_dim)
+    memory_dim = _validate.positive_int("memory_dim", memory_dim)
+    n_items = _validate.positive_int("n_items", n_items)
+    trials = _validate.positive_int("trials", trials)
+    counts = _trace_counts(steps)
+    designs = _designs(designs)
     data_seed, memory_seed = child_seeds(seed, 2)
     keys, values = data.random_pairs(n_items, token_dim, trials, seed=data_seed)
     rows = []
@@ -148,8 +149,34 @@ def projection_trace(
             done = count
             rows.append(_trace_row(memory, keys, values).assign(design=design, step=count))
     frame = pd.concat(rows, ignore_index=True).assign(token_dim=token_dim, memory_dim=memory_dim)
+    frame["diverged"] = frame.groupby(["design", "trial"])["diverged"].transform("any")
     first = ["design", "trial", "step"]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _trace_counts(steps: object) -> list[int]:
+    """``steps`` of :func:`projection_trace` as increasing counts, 0 allowed first."""
+    if isinstance(steps, Integral) and not isinstance(steps, bool):
+        steps = [steps]
+    if isinstance(steps, str | bytes) or not isinstance(steps, Iterable):
+        raise TypeError(f"steps must be a sequence of counts of writes >= 0, got {steps!r}")
+    steps = list(steps)
+    if steps and isinstance(steps[0], Integral) and steps[0] == 0:
+        return [0, *(_counts(steps[1:]) if len(steps) > 1 else [])]
+    return _counts(steps)
+
+
+def _designs(designs: object) -> list[str]:
+    """``designs`` as a non-empty list of names from :data:`DESIGNS`."""
+    if isinstance(designs, str | bytes) or not isinstance(designs, Iterable):
+        raise TypeError(f"designs must be a sequence of names from {DESIGNS}, got {designs!r}")
+    designs = list(designs)
+    for design in designs:
+        if design not in DESIGNS:
+            raise ValueError(f"designs must hold names from {DESIGNS}, got {design!r}")
+    if not designs:
+        raise ValueError(f"designs must hold at least one of {DESIGNS}, got none")
+    return designs
 
 
 def _trace_row(
@@ -159,17 +186,20 @@ def _trace_row(
         read = memory(keys)
         loss = memory.loss(keys, values)
         projected = memory.project_values(values)
+    finite = torch.isfinite(read).all(dim=-1, keepdim=True)
+    scored = torch.where(finite, read, 0.0)  # a read that is not finite is a miss
     power = projected.pow(2).mean(dim=(-2, -1)) if projected is not None else None
     return pd.DataFrame(
         {
             "trial": range(keys.shape[0]),
             "loss": loss.double().cpu().numpy(),
             "value_power": float("nan") if power is None else power.double().cpu().numpy(),
-            "accuracy": metrics.nearest_neighbor_recall(read, values)
+            "accuracy": metrics.nearest_neighbor_recall(scored, values)
             .double()
             .mean(1)
             .cpu()
             .numpy(),
             "cosine": metrics.cosine(read, values).double().mean(1).cpu().numpy(),
+            "diverged": (~(finite.all(dim=(-2, -1)) & torch.isfinite(loss))).cpu().numpy(),
         }
     )

@@ -387,7 +387,8 @@ def span_retention(
     For a linear memory the read of ``q`` is the sum of the reads of its parts. Returns a
     tidy frame, one row per trial and part (``part`` is ``"in span of B"`` or
     ``"orthogonal to B"``; NaN where the part is zero, when B's keys span the whole
-    space), with the parameters of :func:`forgetting`.
+    space), with ``diverged`` (some read of the trial was NaN or inf, which makes its
+    numbers NaN or inf) and the parameters of :func:`forgetting`.
     """
     n_steps = _per_task("steps", steps, 2)
     trials = _validate.positive_int("trials", trials)
@@ -408,6 +409,8 @@ def span_retention(
             memory.update(task.train_keys, task.train_values)
         with torch.no_grad():
             reads.append(read(memory, queries, shape).double().split(q.shape[-2], dim=-2))
+    diverged = ~torch.stack([torch.isfinite(r).all(dim=(-2, -1)) for r in (*reads[0], *reads[1])])
+    diverged = diverged.any(dim=0).cpu().numpy()
     rows = []
     for part, before, after in zip(("in span of B", "orthogonal to B"), *reads, strict=True):
         size = before.pow(2).sum(dim=(-2, -1))
@@ -422,6 +425,7 @@ def span_retention(
                     "part": part,
                     "retained": retained.cpu().numpy(),
                     "changed": changed.cpu().numpy(),
+                    "diverged": diverged,
                 }
             )
         )

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from .. import _validate, data, metrics
+from ..summaries import _require
 from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
 
 MODELS = ("chain", "context")
@@ -47,7 +48,8 @@ def probe(
 
     Returns a tidy frame, one row per trial, cue and target, with columns
     ``trial, cue, target, cosine`` (cosine between the read of ``cue`` and the item
-    ``target``) and ``memory, dim, steps, seed``.
+    ``target``; NaN where the read is not finite), ``diverged`` (some read of the trial
+    was NaN or inf) and ``memory, dim, steps, seed``.
     """
     names = _names(pairs)
     if isinstance(unstored, str | bytes) or not isinstance(unstored, Sequence):
@@ -56,6 +58,8 @@ def probe(
     if clash:
         raise ValueError(f"unstored names {clash} also appear in pairs")
     names = names + list(unstored)
+    if not isinstance(transpose, bool):
+        raise TypeError(f"transpose must be True or False, got {transpose!r}")
     trials = _validate.positive_int("trials", trials)
     dim = _validate.positive_int("dim", dim)
     steps = _validate.positive_int("steps", steps)
@@ -74,6 +78,7 @@ def probe(
         else:
             retrieved = read(memory, items, tuple(items.shape))
     cos = metrics.cosine(retrieved.double()[:, :, None], items.double()[:, None])
+    diverged = ~torch.isfinite(retrieved).all(dim=-1).all(dim=-1).cpu()
     n = len(names)
     frame = pd.DataFrame(
         {
@@ -81,6 +86,7 @@ def probe(
             "cue": [names[i] for i in range(n) for _ in range(n)] * trials,
             "target": names * (n * trials),
             "cosine": cos.reshape(-1).cpu().numpy(),
+            "diverged": diverged.repeat_interleave(n * n).numpy(),
         }
     )
     return frame.assign(memory=label_of(factory, label), dim=dim, steps=steps, seed=seed)
@@ -106,8 +112,9 @@ def chain_recall(
 
     Returns a tidy frame, one row per trial and position ``2 .. length``, with columns
     ``trial, position``, ``cosine`` (between the read and the item at that position),
-    ``correct`` (the read is closer by cosine to that item than to any other list item)
-    and ``memory, dim, length, steps, seed``.
+    ``correct`` (the read is closer by cosine to that item than to any other list item;
+    a read that is not finite is not), ``diverged`` (some read of the trial was NaN or
+    inf) and ``memory, dim, length, steps, seed``.
     """
     length = _length(length)
     trials = _validate.positive_int("trials", trials)
@@ -131,13 +138,15 @@ def chain_recall(
     sims = metrics.cosine(reads[:, :, None], items.double()[:, None])  # (T, L-1, L)
     target = torch.arange(1, length)
     cosine = sims[:, torch.arange(length - 1), target]
-    correct = (sims.argmax(dim=-1) == target) & torch.isfinite(reads).all(dim=-1)
+    finite = torch.isfinite(reads).all(dim=-1)
+    correct = (sims.argmax(dim=-1) == target) & finite
     frame = pd.DataFrame(
         {
             "trial": torch.arange(trials).repeat_interleave(length - 1).numpy(),
             "position": target.repeat(trials).numpy() + 1,
             "cosine": cosine.reshape(-1).cpu().numpy(),
             "correct": correct.reshape(-1).cpu().numpy(),
+            "diverged": (~finite.all(dim=-1)).cpu().repeat_interleave(length - 1).numpy(),
         }
     )
     return frame.assign(
@@ -153,6 +162,14 @@ def context_vectors(items: torch.Tensor, rho: float, start: torch.Tensor) -> tor
     context keeps about unit norm before the normalisation. Returns ``(T, L, d)``.
     """
     rho = _rho(rho)
+    items = _validate.float_tensor("items", items)
+    start = _validate.float_tensor("start", start)
+    if items.dim() != 3 or start.shape != (items.shape[0], items.shape[2]):
+        raise ValueError(
+            f"items must have shape (T, L, d) and start (T, d), got {tuple(items.shape)} "
+            f"and {tuple(start.shape)}"
+        )
+    _validate.same_device(("items", "start"), items, start)
     beta = math.sqrt(1.0 - rho * rho)
     c, out = start, []
     for i in range(items.shape[-2]):
@@ -189,7 +206,10 @@ def free_recall(
     been recalled. Each trial is one list of one simulated subject.
 
     Returns the psifr table: columns ``subject, list, trial_type, position, item`` with
-    items named by their serial position (1 .. length), study events then recall events.
+    items named by their serial position (1 .. length), study events then recall events,
+    and ``diverged`` (a read of that subject's memory was NaN or inf; such a read is
+    scored as similar to no item, so the next choice is at random). psifr's analyses
+    ignore the extra column.
     """
     from psifr import fr
 
@@ -205,14 +225,18 @@ def free_recall(
     gen = data.generator(data_seed)
     items = data.random_vectors(length, dim, trials, kind="unit", seed=gen)
     start = data.random_vectors(1, dim, trials, kind="unit", seed=gen)[:, 0]
-    order = _recall_order(factory, model, items, start, rho, tau, steps, memory_seed, choice_seed)
+    order, diverged = _recall_order(
+        factory, model, items, start, rho, tau, steps, memory_seed, choice_seed
+    )
     study = [list(range(1, length + 1))] * trials
     recall = (order + 1).tolist()
-    return fr.table_from_lists(list(range(1, trials + 1)), study, recall)
+    table = fr.table_from_lists(list(range(1, trials + 1)), study, recall)
+    return table.assign(diverged=diverged.numpy()[table["subject"].to_numpy() - 1])
 
 
 def _recall_order(factory, model, items, start, rho, tau, steps, memory_seed, choice_seed):
-    """The serial positions (0-based) recalled in each trial, ``(T, L)``."""
+    """The serial positions (0-based) recalled in each trial, ``(T, L)``, and whether a
+    read of the trial was not finite, ``(T,)``."""
     trials, length, dim = items.shape
     seeds = child_seeds(memory_seed, 2)
     first = build_memory(factory, dim=dim, trials=trials, seed=seeds[0])
@@ -231,10 +255,12 @@ def _recall_order(factory, model, items, start, rho, tau, steps, memory_seed, ch
     beta = math.sqrt(1.0 - rho * rho)
     cue = items[:, 0] if model == "chain" else contexts[:, -1]
     done = torch.zeros(trials, length, dtype=torch.bool, device=items.device)
+    diverged = torch.zeros(trials, dtype=torch.bool, device=items.device)
     order = []
     with torch.no_grad():
         for _ in range(length):
             out = read(first, cue[:, None], (trials, 1, dim))
+            diverged |= ~torch.isfinite(out).all(dim=-1).all(dim=-1)
             sims = metrics.cosine(out.double(), items.double()).nan_to_num(0.0)  # (T, L)
             logits = (sims / tau).masked_fill(done, -math.inf)
             pick = torch.multinomial(torch.softmax(logits, dim=-1).cpu(), 1, generator=gen)
@@ -246,8 +272,9 @@ def _recall_order(factory, model, items, start, rho, tau, steps, memory_seed, ch
                 cue = x
             else:
                 retrieved = read(back, x[:, None], (trials, 1, dim))[:, 0]
+                diverged |= ~torch.isfinite(retrieved).all(dim=-1)
                 cue = _unit(rho * cue + beta * _unit(x + _unit(retrieved)))
-    return torch.stack(order, dim=1).cpu()
+    return torch.stack(order, dim=1).cpu(), diverged.cpu()
 
 
 def lag_crp(table: pd.DataFrame) -> pd.DataFrame:
@@ -287,6 +314,10 @@ def human_lag_crp(study: str = "Morton2013") -> pd.DataFrame:
 def crp_at(crp: pd.DataFrame, lags: Sequence[int] = (-1, 1)) -> pd.Series:
     """Mean lag-CRP over subjects at the given lags (subjects without a possible transition
     at a lag are left out of that lag's mean)."""
+    _require(crp, ["lag", "prob"])
+    if isinstance(lags, str | bytes) or not isinstance(lags, Sequence):
+        raise TypeError(f"lags must be a sequence of ints, got {lags!r}")
+    lags = [_validate.number("lags", lag) for lag in lags]
     means = crp.groupby("lag")["prob"].mean()
     return means.reindex([float(lag) for lag in lags])
 

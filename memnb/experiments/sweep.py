@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 
 import pandas as pd
 
+from .. import _validate
 from ._build import Factory
 
 
@@ -32,6 +33,9 @@ def sweep(
     On a process or cluster executor the experiment and the factories must be picklable
     (module-level functions and classes, ``functools.partial`` of them).
     """
+    _validate.callable_("experiment", experiment, "an experiment function such as adaptation")
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str (a column name), got {label!r}")
     if not isinstance(factories, Mapping) or len(factories) == 0:
         raise ValueError(
             f"factories must be a non-empty mapping of label -> factory, got {factories!r}"

@@ -56,8 +56,8 @@ class AttentionMemory(BatchedMemory):
     ) -> None:
         super().__init__(dim, value_dim, trials)
         self.beta = _validate.positive_float("beta", beta, allow_zero=True)
-        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        _validate.float_dtype("dtype", dtype)
+        _validate.torch_device("device", device)
         t = self.n_trials
         self.register_buffer(
             "stored_keys", torch.zeros(t, 0, self.key_dim, dtype=dtype, device=device)

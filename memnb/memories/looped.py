@@ -18,26 +18,39 @@ class LoopedMemory:
     """
 
     def __init__(self, memories: Sequence[object]) -> None:
+        if isinstance(memories, str | bytes) or not isinstance(memories, Sequence):
+            raise TypeError(
+                f"memories must be a sequence of memories, got {type(memories).__name__}"
+            )
         if len(memories) == 0:
             raise ValueError("memories must hold at least one memory, got an empty sequence")
+        for i, memory in enumerate(memories):
+            if not (callable(memory) and callable(getattr(memory, "update", None))):
+                raise TypeError(
+                    f"memories[{i}] is a {type(memory).__name__} without update(keys, values) "
+                    "or __call__(queries); expected a memory with both"
+                )
         self.memories = list(memories)
         self.trials = len(self.memories)
 
     def _split(self, name: str, x: object) -> torch.Tensor:
-        x = _validate.float_tensor(name, x)
+        x = _validate.float_type(name, x)
         if x.dim() != 3 or x.shape[0] != self.trials:
             raise ValueError(f"{name} must have shape ({self.trials}, N, d), got {tuple(x.shape)}")
         return x
 
     def update(self, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor | None:
         keys, values = self._split("keys", keys), self._split("values", values)
+        _validate.same_device(("keys", "values"), keys, values)
+        _validate.finite("keys", keys)
+        _validate.finite("values", values)
         losses = [m.update(k, v) for m, k, v in zip(self.memories, keys, values, strict=True)]
         if all(isinstance(loss, torch.Tensor) and loss.numel() == 1 for loss in losses):
             return torch.stack([loss.reshape(()) for loss in losses])
         return None
 
     def __call__(self, queries: torch.Tensor) -> torch.Tensor:
-        queries = self._split("queries", queries)
+        queries = _validate.finite("queries", self._split("queries", queries))
         return torch.stack([m(q) for m, q in zip(self.memories, queries, strict=True)])
 
     def __repr__(self) -> str:

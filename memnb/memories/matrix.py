@@ -18,8 +18,8 @@ class _MatrixMemory(BatchedMemory):
         dtype: torch.dtype,
     ) -> None:
         super().__init__(dim, value_dim, trials)
-        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        _validate.float_dtype("dtype", dtype)
+        _validate.torch_device("device", device)
         shape = (self.n_trials, self.value_dim, self.key_dim)
         self.register_buffer("matrix", torch.zeros(shape, dtype=dtype, device=device))
 

@@ -102,8 +102,8 @@ class NeuralMemory(BatchedMemory):
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.activation = activation
-        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        _validate.float_dtype("dtype", dtype)
+        _validate.torch_device("device", device)
         gen = init_generator(seed)
         sizes = [self.key_dim] + [self.width] * (self.depth - 1) + [self.value_dim]
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

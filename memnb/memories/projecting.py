@@ -96,11 +96,11 @@ class ProjectingEpisodicMemory(EpisodicMemory):
             )
         return self._batch(name, x, self.token_dim, n=n)
 
-    def project_keys(self, k: torch.Tensor) -> torch.Tensor:
+    def _project_keys(self, k: torch.Tensor) -> torch.Tensor:
         """Batched tokens ``(T, N, token_dim)`` -> keys inside, ``(T, N, memory_dim)``."""
         return k @ self.key_proj.transpose(-2, -1)
 
-    def to_tokens(self, r: torch.Tensor) -> torch.Tensor:
+    def _to_tokens(self, r: torch.Tensor) -> torch.Tensor:
         """Batched reads ``(T, N, memory_dim)`` -> tokens ``(T, N, token_dim)``."""
         if self.value_projection == "readout":
             return r @ self.readout.transpose(-2, -1)
@@ -133,7 +133,7 @@ class ProjectingEpisodicMemory(EpisodicMemory):
         """Read: ``(N, token_dim)`` or ``(T, N, token_dim)`` queries -> tokens, same shape."""
         q = self._tokens("queries", queries)
         with torch.no_grad():
-            return self._unbatch(self.to_tokens(self._read(self.project_keys(q))))
+            return self._unbatch(self._to_tokens(self._read(self._project_keys(q))))
 
     def update(self, keys: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """One optimizer step; returns the per-trial loss it descended (before the step).
@@ -146,7 +146,7 @@ class ProjectingEpisodicMemory(EpisodicMemory):
         return self._unbatch(self._write(k, v).detach())
 
     def _loss(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        read = self._read(self.project_keys(k))
+        read = self._read(self._project_keys(k))
         if self.value_projection == "readout":
             return per_trial_mse(read @ self.readout.transpose(-2, -1), v)
         return per_trial_mse(read, v @ self.value_proj.transpose(-2, -1))

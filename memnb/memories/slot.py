@@ -69,8 +69,8 @@ class EpisodicMemory(BatchedMemory):
         self.beta = _validate.positive_float("beta", beta, allow_zero=True)
         if optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {optimizer!r}")
-        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        _validate.float_dtype("dtype", dtype)
+        _validate.torch_device("device", device)
         gen = init_generator(seed)
         t, s = self.n_trials, self.memory_size
         keys = torch.randn(t, s, self.key_dim, generator=gen, dtype=dtype)
@@ -82,13 +82,13 @@ class EpisodicMemory(BatchedMemory):
     def _state(self) -> torch.Tensor:
         return self.slot_values
 
-    def weights(self, q: torch.Tensor) -> torch.Tensor:
+    def _weights(self, q: torch.Tensor) -> torch.Tensor:
         """Slot weights of a batched query ``(T, N, d)``: ``(T, N, memory_size)``."""
         scores = q @ self.slot_keys.transpose(-2, -1)
         return torch.softmax(scores * (self.beta / math.sqrt(self.key_dim)), dim=-1)
 
     def _read(self, q: torch.Tensor) -> torch.Tensor:
-        return self.weights(q) @ self.slot_values
+        return self._weights(q) @ self.slot_values
 
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():  # a write is a gradient step, even inside no_grad()
