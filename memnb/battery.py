@@ -26,6 +26,15 @@ from .summaries import _require
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+__all__ = [
+    "on_device",
+    "Profile",
+    "profile",
+    "reference_profiles",
+    "summary_table",
+    "validate",
+]
+
 PROTOCOLS = ("adaptation", "capacity", "forgetting", "dimensions", "contiguity")
 
 # The headline number of each protocol: its key in Profile.summary, column name and meaning.

@@ -11,6 +11,19 @@ import torch
 
 from . import _validate
 
+__all__ = [
+    "clustered_tasks",
+    "context_pairs",
+    "ContextPairs",
+    "generator",
+    "nonlinearity",
+    "random_pairs",
+    "random_projection",
+    "random_tasks",
+    "random_vectors",
+    "Task",
+]
+
 KINDS = ("gaussian", "unit", "binary")
 
 

@@ -6,6 +6,17 @@ import torch
 
 from . import _validate
 
+__all__ = [
+    "average_accuracy",
+    "backward_transfer",
+    "cosine",
+    "cosine_similarity",
+    "forgetting_measure",
+    "mse",
+    "nearest_neighbor_recall",
+    "nearest_target_recall",
+]
+
 
 def _pair(retrieved: object, target: object) -> tuple[torch.Tensor, torch.Tensor]:
     retrieved = _validate.float_type("retrieved", retrieved)

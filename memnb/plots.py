@@ -14,6 +14,26 @@ from matplotlib.ticker import MaxNLocator
 from . import _validate
 from .summaries import _require
 
+__all__ = [
+    "accuracy_heatmap",
+    "capacity_curve",
+    "capacity_panels",
+    "capacity_points",
+    "chain_curve",
+    "dimension_heatmap",
+    "forgetting_trace",
+    "key_panels",
+    "lag_crp_curve",
+    "learning_curve",
+    "probe_strip",
+    "profile_panels",
+    "projection_panels",
+    "set_theme",
+    "subplots",
+    "sweep_curve",
+    "task_accuracies",
+]
+
 BAND = ("ci", 95)  # the band drawn around every mean: a 95 % bootstrap confidence interval
 LABELS = {"mse": "MSE of the read (per coordinate)", "cosine": "cosine(read, target)"}
 DIVERGED = "diverged (NaN/inf)"
@@ -277,7 +297,7 @@ def accuracy_heatmap(matrix: object, *, ax: Axes | None = None, title: str | Non
             f"matrix must be a tensor or array of accuracies, got {type(matrix).__name__}"
         ) from error
     if mean.ndim != 2 or mean.shape[0] != mean.shape[1]:
-        raise ValueError(f"matrix must have shape (trials, T, T), got {np.shape(matrix)}")
+        raise ValueError(f"matrix must have shape (trials, T, T), got {tuple(np.shape(matrix))}")
     ax = _axes(ax)
     ticks = np.arange(1, mean.shape[0] + 1)
     sns.heatmap(
@@ -456,7 +476,7 @@ def capacity_points(
     that ``x`` (and ``hue``) are columns. A capacity that is only a lower bound (the
     accuracy never fell below the threshold) is drawn as an upward triangle.
     """
-    _require(table, [x, "capacity", "lower_bound", "low", "high"] + ([hue] if hue else []))
+    _require(table, [x, "capacity", "lower_bound", "low", "high"] + ([hue] if hue else []), "table")
     ax = _axes(ax)
     groups = _groups(table, hue)
     palette = _capacity_palette(len(groups))
@@ -564,7 +584,7 @@ def lag_crp_curve(
     colours = sns.color_palette("colorblind")
     palette = [colours[i] for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)][: len(crps)]
     for (name, crp), colour in zip(crps.items(), palette, strict=True):
-        _require(crp, ["lag", "prob"])
+        _require(crp, ["lag", "prob"], f"crps[{name!r}]")
         near = crp[(crp["lag"].abs() <= max_lag) & (crp["lag"] != 0)]
         for side in (near[near["lag"] < 0], near[near["lag"] > 0]):
             sns.lineplot(
@@ -627,7 +647,7 @@ def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | 
     ``trace`` is a :func:`memnb.experiments.projection_trace` frame; means with 95 %
     bands over trials, one line per ``hue`` value. Returns ``(figure, axes)``.
     """
-    _require(trace, ["step", hue, *TRACE_LABELS])
+    _require(trace, ["step", hue, *TRACE_LABELS], "trace")
     fig, axes = subplots(3, width=4.4, height=3.6)
     for ax, y in zip(axes, TRACE_LABELS, strict=True):
         shown = trace[trace[y].notna()]

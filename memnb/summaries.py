@@ -9,13 +9,21 @@ import pandas as pd
 
 from . import _validate
 
+__all__ = [
+    "capacity_at",
+    "first_reaching",
+    "mean_curve",
+    "steps_to_fraction",
+]
 
-def _require(frame: pd.DataFrame, columns: list[str]) -> None:
+
+def _require(frame: pd.DataFrame, columns: list[str], name: str = "frame") -> None:
+    """Check that the argument ``name`` is a DataFrame with the ``columns``."""
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas.DataFrame, got {type(frame).__name__}")
+        raise TypeError(f"{name} must be a pandas.DataFrame, got {type(frame).__name__}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"frame lacks column(s) {missing}; it has {list(frame.columns)}")
+        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
 
 
 def mean_curve(frame: pd.DataFrame, by: str | None = "memory", y: str = "mse") -> pd.DataFrame:

@@ -12,6 +12,16 @@ import torch
 from . import _validate
 from .summaries import _require
 
+__all__ = [
+    "attention_weight",
+    "delta_rule_adaptation",
+    "gram_eigenvalue_edges",
+    "hebbian_adaptation",
+    "hebbian_cosine",
+    "hebbian_recall",
+    "least_squares_cosine",
+]
+
 
 def _start_and_steps(
     frame: pd.DataFrame, by: Sequence[str]

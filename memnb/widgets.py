@@ -18,6 +18,24 @@ from .experiments.keys import key_recall, stable_lr
 from .experiments.sequences import HUMAN_STUDIES, free_recall, human_lag_crp, lag_crp
 from .memories import AttentionMemory, DeltaRuleMemory, EpisodicMemory, MatrixAssociativeMemory
 
+__all__ = [
+    "adaptation_explorer",
+    "adaptation_figure",
+    "capacity_explorer",
+    "capacity_figure",
+    "default_lr",
+    "dimensions_explorer",
+    "dimensions_figure",
+    "explorer",
+    "forgetting_explorer",
+    "forgetting_figure",
+    "keys_explorer",
+    "keys_figure",
+    "lr_slider",
+    "sequences_explorer",
+    "sequences_figure",
+]
+
 LEARNED = {"EpisodicMemory": EpisodicMemory, "DeltaRuleMemory": DeltaRuleMemory}
 MEMORIES = {**LEARNED, "MatrixAssociativeMemory": MatrixAssociativeMemory}
 DIMS = [8, 16, 32, 64, 128, 256]  # the dimensions offered by the adaptation explorer

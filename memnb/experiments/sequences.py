@@ -314,7 +314,7 @@ def human_lag_crp(study: str = "Morton2013") -> pd.DataFrame:
 def crp_at(crp: pd.DataFrame, lags: Sequence[int] = (-1, 1)) -> pd.Series:
     """Mean lag-CRP over subjects at the given lags (subjects without a possible transition
     at a lag are left out of that lag's mean)."""
-    _require(crp, ["lag", "prob"])
+    _require(crp, ["lag", "prob"], "crp")
     if isinstance(lags, str | bytes) or not isinstance(lags, Sequence):
         raise TypeError(f"lags must be a sequence of ints, got {lags!r}")
     lags = [_validate.number("lags", lag) for lag in lags]
