@@ -104,7 +104,13 @@ def float_type(name: str, x: object) -> torch.Tensor:
 
 def finite(name: str, x: torch.Tensor) -> torch.Tensor:
     """Check that the tensor ``x`` holds no NaN or inf."""
-    if not torch.isfinite(x).all():
+    if x.numel() == 0:
+        return x
+    # The smallest and largest entries are finite exactly when every entry is (a NaN
+    # makes both NaN). One reduction without a boolean copy of x: several times faster
+    # than isfinite(x).all(), which matters since every write and read checks its input.
+    low, high = torch.aminmax(x)
+    if not bool(torch.isfinite(low) & torch.isfinite(high)):
         raise ValueError(f"{name} contains NaN or inf values (shape {tuple(x.shape)})")
     return x
 

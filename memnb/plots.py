@@ -34,7 +34,32 @@ __all__ = [
     "task_accuracies",
 ]
 
-BAND = ("ci", 95)  # the band drawn around every mean: a 95 % bootstrap confidence interval
+_BAND_LEVEL, _BAND_RESAMPLES = 95, 1000
+
+
+def _bootstrap_band(values: object) -> tuple[float, float]:
+    """The band drawn around every mean: a 95 % percentile-bootstrap interval of the mean.
+
+    ``values`` are the trials behind one plotted mean (non-finite ones are left out; the
+    curves mark diverged runs separately). All resamples are drawn as one index matrix
+    ``(_BAND_RESAMPLES, n)`` from a generator seeded with 0, so the band is the same on
+    every run and costs one vectorised mean, where seaborn's own bootstrap loops over
+    the resamples in Python (most of a figure's time before). Returns ``(low, high)``.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (np.nan, np.nan)
+    if x.size == 1:
+        return (float(x[0]), float(x[0]))
+    rows = np.random.default_rng(0).integers(0, x.size, size=(_BAND_RESAMPLES, x.size))
+    means = x[rows].mean(axis=1)
+    tail = (100 - _BAND_LEVEL) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return (float(low), float(high))
+
+
+BAND = _bootstrap_band  # handed to seaborn as its errorbar function
 LABELS = {"mse": "MSE of the read (per coordinate)", "cosine": "cosine(read, target)"}
 DIVERGED = "diverged (NaN/inf)"
 
@@ -159,8 +184,6 @@ def _finite_band(
         x=x,
         y=y,
         errorbar=BAND,
-        n_boot=500,
-        seed=0,
         color=colour,
         label=label,
         ax=ax,
@@ -221,9 +244,7 @@ def task_accuracies(
     ax = _axes(ax)
     long = frame.melt(id_vars=[by], value_vars=list(TWO_TASKS), value_name="accuracy")
     long["tested"] = long["variable"].map(TWO_TASKS)
-    sns.barplot(
-        data=long, y=by, x="accuracy", hue="tested", errorbar=BAND, n_boot=500, seed=0, ax=ax
-    )
+    sns.barplot(data=long, y=by, x="accuracy", hue="tested", errorbar=BAND, ax=ax)
     ax.axvline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
     _note_diverged(ax, frame, by)
     ax.set_xlim(0, 1.02)
@@ -264,8 +285,6 @@ def sweep_curve(
         style=style,
         palette={n: MEMORY_COLOURS[n] for n in names} if known else None,
         errorbar=BAND,
-        n_boot=500,
-        seed=0,
         marker="o",
         markersize=4,
         ax=ax,
@@ -338,8 +357,6 @@ def forgetting_trace(
         hue="task",
         hue_order=["A", "B"],
         errorbar=BAND,
-        n_boot=500,
-        seed=0,
         ax=ax,
     )
     ax.axhline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
@@ -653,7 +670,7 @@ def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | 
         shown = trace[trace[y].notna()]
         sns.lineplot(
             data=shown, x="step", y=y, hue=hue, hue_order=sorted(trace[hue].unique()),
-            errorbar=BAND, n_boot=500, seed=0, marker="o", markersize=4, ax=ax,
+            errorbar=BAND, marker="o", markersize=4, ax=ax,
         )  # fmt: skip
         _note_diverged(ax, trace, hue)
         ax.set_xlabel("writes of all N pairs")
@@ -719,7 +736,7 @@ def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figur
     fig, grid = plt.subplots(2, 3, figsize=(14.5, 8.2), layout="constrained")
     axes = dict(zip(protocols, grid.flat, strict=False))
     rows = {p: frame[frame["protocol"] == p] for p in protocols}
-    kw = dict(hue="memory", palette=palette, errorbar=BAND, n_boot=300, seed=0, legend=False)
+    kw = dict(hue="memory", palette=palette, errorbar=BAND, legend=False)
     line = dict(kw, marker="o", markersize=3)
 
     adapt = rows["adaptation"]
