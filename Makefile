@@ -28,7 +28,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help setup widgets book test lint check-notebooks check-public-names unit nbval book-strict \
-	test-built-book lab clean distclean
+	test-built-book lab clean distclean chromium browser test-lab test-fresh
 
 help:
 	@echo "make book       build the book into $(HTML) (set-up included)"
@@ -87,6 +87,9 @@ test: setup widgets
 	@$(MAKE) --no-print-directory nbval
 	@$(MAKE) --no-print-directory book-strict
 	@$(MAKE) --no-print-directory test-built-book
+	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory test-lab
+	@$(MAKE) --no-print-directory test-fresh
 
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -119,6 +122,34 @@ book-strict: setup widgets
 
 test-built-book: setup
 	$(PY) -m pytest -q tests/test_built_book.py
+
+# The checks with real clients (tests/browser/). Debian's chromium is installed when it
+# is missing (apt-get, as root or with sudo); where it cannot be, they are skipped with
+# a warning. No browser is ever downloaded.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	warn="WARNING: chromium is missing and cannot be installed here; browser checks will be SKIPPED"; \
+	if ! command -v apt-get >/dev/null 2>&1; then echo "$$warn (no apt-get)" >&2; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "$$warn (not root, no sudo)" >&2; exit 0; fi; \
+	echo "installing Debian's chromium"; \
+	$$sudo apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+	echo "$$warn (apt-get install chromium failed)" >&2
+
+# Every page of the built book in headless Chromium (screenshots in $(BUILD)/screenshots/,
+# counts in $(BUILD)/reports/browser.json), and a tiny broken book the checks must reject.
+browser: setup widgets chromium
+	$(PY) -m pytest -q -rs tests/browser/test_book_pages.py tests/browser/test_broken_book.py
+
+# Chapters run in a real JupyterLab, driven through Chromium; a slider must change the figure.
+test-lab: setup chromium
+	$(PY) -m pytest -q -rs tests/browser/test_lab.py
+
+# A clean clone of HEAD in a temporary folder, with its own new .venv: `make book` there.
+test-fresh: setup
+	$(PY) -m pytest -q -rs tests/browser/test_fresh_clone.py
 
 # ---------------------------------------------------------------------------
 # Interactive use.
