@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import HERE, book_browser, warn_loudly
+from browser_support import HERE, book_browser, warn_loudly, write_report
 
 CHROMIUM_HINT = (
     "Debian's chromium is not installed and could not be installed "
@@ -32,11 +32,18 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-@pytest.fixture(scope="session")
+# The report each module writes; a skipped run writes {"skipped": reason} there instead.
+REPORTS = {"test_book_pages": "browser.json", "test_lab": "lab.json"}
+
+
+@pytest.fixture(scope="module")
 def chromium(request: pytest.FixtureRequest) -> str:
     found = book_browser.find_chromium()
     if found is None:
         message = f"WARNING: browser checks SKIPPED: {CHROMIUM_HINT}"
         warn_loudly(request.config, message)
+        report = REPORTS.get(request.module.__name__.rpartition(".")[2])
+        if report is not None:
+            write_report(report, {"skipped": CHROMIUM_HINT})
         pytest.skip(message)
     return found

@@ -229,7 +229,7 @@ def explorer_png(box) -> str | None:
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_and_its_slider_redraws(lab, browser, report, chapter):
+def test_chapter_runs_and_its_slider_redraws(browser, lab, report, chapter):
     name = f"{chapter}.ipynb"
     context = browser.new_context(viewport=VIEWPORT)
     try:
