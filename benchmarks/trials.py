@@ -1,28 +1,70 @@
-"""Batched trials against a Python loop over single memories, in the adaptation protocol.
+"""Batched trials against a Python loop over trials and seeds, for three protocols.
 
-For each memory class, time ``memnb.experiments.adaptation`` with all trials as one
-memory built with ``trials=T`` (the class itself is the factory), and with a factory that
-has no ``trials`` argument, which makes the experiment build T single memories and loop
-over them (a :class:`memnb.LoopedMemory`). Both measure the whole protocol: building the
-memories, drawing the data, the writes and reads, and the result frame.
+For each protocol (adaptation, capacity, forgetting) and memory class, the same
+experiment with T trials is run two ways:
 
-Run: ``python benchmarks/trials.py`` (about 10 s on two idle CPU cores). Other work on
-the machine slows the many small operations of both runs, so time on an idle machine.
+- batched: one call ``experiment(cls, trials=T, seed=0)``, which builds one memory with
+  ``trials=T`` and runs the T trials as one tensor program;
+- looped: what a reader writes when thinking one trial at a time, a Python loop over
+  seeds with one single memory each, ``[experiment(cls, trials=1, seed=s) for s in
+  1..T]``, and the T frames stacked. Each call builds one memory (a trials axis of 1:
+  the operations of a memory without one), draws its own data, writes, reads, scores.
+
+Both do the whole protocol at the same sizes: building the memories, drawing the data,
+the writes and reads, the scores and the result frame. They are timed in turn (batched,
+looped, batched, ...) and the medians compared. The looped trials draw other data than
+the batched ones, so their results are compared statistically: for each score, the
+means over trials must agree within four standard errors of their difference.
+
+The ratio splits as ``looped / batched = 1 + overhead / work``, with ``work`` the batched
+time per trial (the arithmetic and data of one trial, which the loop does too) and
+``overhead`` what the loop adds per trial (``(looped - batched) / T``): Python calls,
+small-tensor dispatch, building a memory and a frame per trial. Both are printed.
+
+Run: ``python benchmarks/trials.py`` (``--help`` for the options).
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
-import time
+import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
-import torch
+import pandas as pd
+from _timing import interleaved, machine, median, set_threads
 
 import memnb
-from memnb import LoopedMemory
-from memnb.experiments import adaptation, build_memory
+from memnb.experiments import adaptation, capacity, forgetting
+
+Experiment = Callable[..., pd.DataFrame]
+TARGET = 10.0  # the ratio every pair should reach
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """An experiment, the sizes it runs at and the scores compared between the two runs."""
+
+    experiment: Experiment
+    settings: dict = field(default_factory=dict)
+    scores: tuple[str, ...] = ()
+
+
+# Each experiment's own default sizes (capacity: N = 4 ... 256, d = 64, 5 writes).
+PROTOCOLS: dict[str, Protocol] = {
+    "adaptation": Protocol(adaptation, dict(steps=20, dim=32), ("mse", "cosine")),
+    "capacity": Protocol(
+        capacity,
+        dict(n_items=(4, 8, 16, 32, 64, 128, 256), steps=5, dim=64),
+        ("accuracy", "cosine"),
+    ),
+    "forgetting": Protocol(
+        forgetting,
+        dict(steps=20, dim=32, kind="clustered", clusters=4),
+        ("acc_A1", "acc_A2", "acc_B"),
+    ),
+}
 
 MEMORIES: dict[str, type] = {
     "EpisodicMemory": memnb.EpisodicMemory,
@@ -31,63 +73,153 @@ MEMORIES: dict[str, type] = {
 }
 
 
-def looped_factory(cls: type) -> Callable[[int], object]:
-    def factory(dim: int) -> object:  # no trials argument: one memory per trial
-        return cls(dim)
-
-    return factory
+def batched(protocol: Protocol, cls: type, trials: int, seed: int = 0) -> pd.DataFrame:
+    """All trials as one memory built with ``trials=trials``."""
+    return protocol.experiment(cls, trials=trials, seed=seed, **protocol.settings)
 
 
-def seconds(run: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
+def looped(protocol: Protocol, cls: type, trials: int, seed: int = 0) -> pd.DataFrame:
+    """One single-trial run per seed ``seed + 1, ..., seed + trials``, stacked."""
+    frames = [
+        protocol.experiment(cls, trials=1, seed=seed + 1 + t, **protocol.settings).assign(trial=t)
+        for t in range(trials)
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
-def median_seconds(
-    batched: Callable[[], object], looped: Callable[[], object], repeats: int
-) -> tuple[float, float]:
-    """Median wall times of the two runs, timed in turn so that both see the same load."""
-    batched(), looped()  # warm-up
-    times = [(seconds(batched), seconds(looped)) for _ in range(repeats)]
-    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
+def agreement(one: pd.DataFrame, other: pd.DataFrame, scores: tuple[str, ...]) -> float:
+    """The largest |z| over ``scores`` of the difference between the two runs' means.
+
+    Each score is first averaged per trial (over steps or sizes), so that the trials are
+    independent samples; ``z`` is the difference of the means over its standard error.
+    A difference below 1e-9 (equal deterministic results) counts as ``z = 0``. Raises
+    ``AssertionError`` if the frames differ in shape or columns.
+    """
+    if one.shape != other.shape or list(one.columns) != list(other.columns):
+        raise AssertionError(
+            f"the two runs returned different frames: {one.shape} {list(one.columns)} "
+            f"and {other.shape} {list(other.columns)}"
+        )
+    worst = 0.0
+    for score in scores:
+        a = one.groupby("trial")[score].mean().astype(float)
+        b = other.groupby("trial")[score].mean().astype(float)
+        diff = abs(a.mean() - b.mean())
+        if diff <= 1e-9 * max(1.0, abs(a.mean())):
+            continue
+        error = math.sqrt(a.var() / len(a) + b.var() / len(b))
+        worst = max(worst, diff / error if error > 0 else math.inf)
+    return worst
+
+
+def measure_pair(
+    protocol: Protocol, cls: type, trials: int, repeats: int, full_warmup: bool = True
+) -> dict:
+    """Time one protocol and memory batched and looped; their numbers as a dict.
+
+    With ``full_warmup`` both runs are called once at full size before the timed runs
+    (and their results are compared); otherwise a two-trial run warms up the code and
+    the first timed runs are compared.
+    """
+    runs = {
+        "batched": partial(batched, protocol, cls, trials),
+        "looped": partial(looped, protocol, cls, trials),
+    }
+    if not full_warmup:
+        batched(protocol, cls, 2), looped(protocol, cls, 2)
+    times, results = interleaved(runs, repeats, warmup=full_warmup)
+    z = agreement(results["batched"], results["looped"], protocol.scores)
+    b, lo = median(times["batched"]), median(times["looped"])
+    return dict(
+        trials=trials,
+        repeats=repeats,
+        batched_s=b,
+        looped_s=lo,
+        ratio=lo / b,
+        work_per_trial_ms=1e3 * b / trials,
+        overhead_per_trial_ms=1e3 * (lo - b) / trials,
+        max_z=z,
+        agree=bool(z < 4.0),
+    )
+
+
+def measure(
+    trials: int = 64,
+    repeats: int = 3,
+    *,
+    full_warmup: bool = True,
+    protocols: dict[str, Protocol] | None = None,
+    memories: dict[str, type] | None = None,
+) -> list[dict]:
+    """:func:`measure_pair` for every protocol and memory, with ``protocol, memory`` added."""
+    rows = []
+    for pname, protocol in (protocols or PROTOCOLS).items():
+        for mname, cls in (memories or MEMORIES).items():
+            row = measure_pair(protocol, cls, trials, repeats, full_warmup)
+            rows.append(dict(protocol=pname, memory=mname, **row))
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| protocol | memory | T | batched s | looped s | looped / batched "
+        "| work / trial ms | loop overhead / trial ms | results agree |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        verdict = f"{'yes' if r['agree'] else 'NO'} (max \\|z\\| = {r['max_z']:.1f})"
+        lines.append(
+            f"| {r['protocol']} | {r['memory']} | {r['trials']} | {r['batched_s']:.3f} | "
+            f"{r['looped_s']:.3f} | **{r['ratio']:.1f}x** | {r['work_per_trial_ms']:.2f} | "
+            f"{r['overhead_per_trial_ms']:.2f} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def notes(rows: list[dict]) -> str:
+    """A sentence on the smallest ratio and, for each pair under ``TARGET``, why."""
+    low = min(rows, key=lambda r: r["ratio"])
+    lines = [
+        f"Smallest ratio: {low['ratio']:.1f}x ({low['protocol']}, {low['memory']}); "
+        f"{sum(r['ratio'] >= TARGET for r in rows)} of {len(rows)} pairs reach {TARGET:g}x."
+    ]
+    for r in rows:
+        if r["ratio"] < TARGET:
+            lines.append(
+                f"- {r['protocol']}, {r['memory']}: {r['ratio']:.1f}x = 1 + "
+                f"{r['overhead_per_trial_ms']:.1f} / {r['work_per_trial_ms']:.1f}: the batched run "
+                f"spends {r['work_per_trial_ms']:.1f} ms per trial on arithmetic and drawing data, "
+                f"which the loop does as well, and the loop adds "
+                f"{r['overhead_per_trial_ms']:.1f} ms per trial, which batching removes."
+            )
+    return "\n".join(lines)
+
+
+def settings_text(protocols: dict[str, Protocol] | None = None) -> str:
+    """One line per protocol with the sizes it ran at."""
+    lines = []
+    for name, protocol in (protocols or PROTOCOLS).items():
+        args = ", ".join(f"{k}={v}" for k, v in protocol.settings.items())
+        lines.append(f"- {name}: {args}")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--dim", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
-    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-
-    settings = {"steps": args.steps, "trials": args.trials, "dim": args.dim, "seed": 0}
-    print(
-        f"adaptation protocol: trials={args.trials}, steps={args.steps}, dim={args.dim}; "
-        f"median of {args.repeats} runs after one warm-up, batched and looped in turn"
-    )
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}, CPU"
-    )
+    set_threads(args.threads)
+    print(__doc__.splitlines()[0])
+    print(f"median of {args.repeats} runs after a warm-up, in turn; {machine()}")
+    print(settings_text())
+    rows = measure(args.trials, args.repeats)
     print()
-    print("| memory | batched s | looped s | ratio |")
-    print("|---|---:|---:|---:|")
-    for name, cls in MEMORIES.items():
-        # The two set-ups really differ: one memory with a trials axis, or a loop of singles.
-        assert not isinstance(build_memory(cls, dim=4, trials=2, seed=0), LoopedMemory)
-        assert isinstance(build_memory(looped_factory(cls), dim=4, trials=2, seed=0), LoopedMemory)
-        batched, looped = median_seconds(
-            lambda c=cls: adaptation(c, **settings),
-            lambda c=cls: adaptation(looped_factory(c), **settings),
-            args.repeats,
-        )
-        print(f"| {name} | {batched:.4f} | {looped:.4f} | {looped / batched:.1f}x |")
+    print(table(rows))
+    print()
+    print(notes(rows))
 
 
 if __name__ == "__main__":

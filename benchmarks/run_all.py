@@ -1,0 +1,166 @@
+"""Run every benchmark and write their numbers as a Markdown report and a JSON file.
+
+1. Batched trials against a Python loop over trials and seeds (:mod:`trials`), for
+   adaptation, capacity and forgetting at T = 64, with the ratio of each pair.
+2. Cost growth of the capacity experiment with N and with d (:mod:`growth`): the fitted
+   exponents next to the ones the FLOP count predicts, and why they differ or agree.
+3. Achieved FLOP/s of the book's largest capacity sweep against plain ``torch.matmul``
+   of the same shapes and FLOPs (:mod:`flops`).
+
+Every ratio is measured in this one run. All runs use one torch thread by default: the
+loop's small operations run on one core anyway, so the ratio measures batching alone,
+and on a machine shared with other work torch's multi-threaded kernels slow down by
+unpredictable factors (``--threads`` changes it). ``--quick`` keeps the sizes of the ratios and
+times each run once (after a small warm-up) and the growth at fewer sizes; it is meant
+to run while the book builds. The Markdown goes to stdout and to ``--out``; the JSON,
+with every number, next to it (same name, ``.json``).
+
+Run: ``python benchmarks/run_all.py [--quick] [--out _build/benchmarks.md]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import flops
+import growth
+import trials
+from _timing import machine, set_threads
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "_build" / "benchmarks.md"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What the benchmarks run: the defaults are the report's; tests pass tiny ones."""
+
+    trials: int = 64
+    protocols: dict = field(default_factory=lambda: dict(trials.PROTOCOLS))
+    memories: dict = field(default_factory=lambda: dict(trials.MEMORIES))
+    growth_memories: tuple[str, ...] = tuple(growth.MEMORIES)
+    n_range: tuple[int, ...] | None = None  # None: growth's full or quick range
+    d_range: tuple[int, ...] | None = None
+    sweep: dict = field(default_factory=lambda: dict(flops.SWEEP))
+
+
+def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None) -> dict:
+    """Run the three benchmarks; every number in one dict (what the JSON file holds)."""
+    sizes = sizes or Sizes()
+    set_threads(threads)
+    start = time.perf_counter()
+    repeats = 1 if quick else 3
+    rows = trials.measure(
+        sizes.trials,
+        repeats,
+        full_warmup=not quick,
+        protocols=sizes.protocols,
+        memories=sizes.memories,
+    )
+    costs = growth.measure(
+        repeats,
+        memories=sizes.growth_memories,
+        n_range=sizes.n_range or (growth.QUICK_N_RANGE if quick else growth.N_RANGE),
+        d_range=sizes.d_range or (growth.QUICK_D_RANGE if quick else growth.D_RANGE),
+    )
+    speed = flops.measure(repeats, sizes.sweep, warmup=not quick)
+    return dict(
+        quick=quick,
+        machine=machine(),
+        seconds=time.perf_counter() - start,
+        trials=dict(
+            settings={name: p.settings for name, p in sizes.protocols.items()},
+            target=trials.TARGET,
+            rows=rows,
+            all_at_target=all(r["ratio"] >= trials.TARGET for r in rows),
+            all_agree=all(r["agree"] for r in rows),
+        ),
+        growth=costs,
+        flops=speed,
+    )
+
+
+def plain(value: object) -> object:
+    """``value`` with NaN and infinities replaced by None and tuples by lists (valid JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def markdown(report: dict) -> str:
+    """The report as Markdown: one section per benchmark, tables and explanations."""
+    m = report["machine"]
+    mode = "quick (each run timed once)" if report["quick"] else "full (median of 3 runs)"
+    settings = "\n".join(
+        f"- {name}: " + ", ".join(f"{k}={v}" for k, v in s.items())
+        for name, s in report["trials"]["settings"].items()
+    )
+    rows, speed = report["trials"]["rows"], report["flops"]
+    parts = [
+        "# Benchmarks",
+        f"Measured in one run of `benchmarks/run_all.py`, {mode}, in "
+        f"{report['seconds']:.0f} s: torch {m['torch']}, {m['threads']} thread(s), "
+        f"{m['cpus']} CPUs ({m['processor']}), Python {m['python']}.",
+        "## 1. Batched trials against a Python loop",
+        "One memory built with `trials=64` against a loop of 64 single-trial runs "
+        "(`experiment(cls, trials=1, seed=s)`), both running the whole protocol at these "
+        "sizes:",
+        settings,
+        trials.table(rows),
+        trials.notes(rows),
+        "## 2. Cost growth of the capacity experiment",
+        f"T = {growth.TRIALS}, {growth.WRITES} writes, one N per call; exponents of "
+        f"time ~ size^p fitted over the points at least {growth.FLOOR_FACTOR:g}x the "
+        "overhead of a one-item call.",
+        growth.table(report["growth"]),
+        "\n\n".join(r["explanation"] for r in report["growth"]),
+        "## 3. Achieved FLOP/s of the largest sweep",
+        f"`capacity` of EpisodicMemory ({speed['slots']} slots), N = "
+        f"{', '.join(str(n) for n in speed['sweep']['n_items'])}, read after "
+        f"{', '.join(str(s) for s in speed['sweep']['steps'])} writes, "
+        f"{speed['sweep']['trials']} trials, d = {speed['sweep']['dim']}; matrix-product FLOPs "
+        "counted from the code (see `benchmarks/costs.py`).",
+        flops.table(speed),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def write(report: dict, out: Path) -> str:
+    """Write the Markdown to ``out`` and the JSON next to it; return the Markdown."""
+    text = markdown(report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(plain(report), indent=2, allow_nan=False) + "\n")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="time each run once (~20 s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the Markdown file")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads for every run (default 1)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit with status 1 unless every ratio reaches 10x and all results agree",
+    )
+    args = parser.parse_args(argv)
+    report = run(args.quick, args.threads)
+    print(write(report, args.out))
+    ok = report["trials"]["all_at_target"] and report["trials"]["all_agree"]
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

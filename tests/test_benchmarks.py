@@ -1,0 +1,130 @@
+"""The benchmarks at tiny sizes: the report's structure and honest comparisons (no timing)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import costs  # noqa: E402
+import growth  # noqa: E402
+import run_all  # noqa: E402
+import trials  # noqa: E402
+
+TINY_PROTOCOLS = {
+    "adaptation": replace(trials.PROTOCOLS["adaptation"], settings=dict(steps=3, dim=4)),
+    "capacity": replace(
+        trials.PROTOCOLS["capacity"], settings=dict(n_items=(2, 4), steps=2, dim=4)
+    ),
+    "forgetting": replace(
+        trials.PROTOCOLS["forgetting"],
+        settings=dict(steps=2, dim=4, kind="clustered", clusters=2, n_train=4, n_test=4),
+    ),
+}
+TINY = run_all.Sizes(
+    trials=8,
+    protocols=TINY_PROTOCOLS,
+    growth_memories=("DeltaRuleMemory",),
+    n_range=(2, 4, 8),
+    d_range=(4, 8),
+    sweep=dict(n_items=(2, 4), steps=(1, 2), trials=2, dim=4),
+)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return run_all.run(quick=True, sizes=TINY)
+
+
+def test_every_protocol_and_memory_is_timed_both_ways(report):
+    rows = report["trials"]["rows"]
+    pairs = {(r["protocol"], r["memory"]) for r in rows}
+    assert pairs == {(p, m) for p in TINY_PROTOCOLS for m in trials.MEMORIES}
+    for r in rows:
+        assert r["trials"] == 8
+        assert r["batched_s"] > 0 and r["looped_s"] > 0
+        assert r["ratio"] == pytest.approx(r["looped_s"] / r["batched_s"])
+        assert r["agree"], r  # batched and looped runs give equivalent results
+
+
+@pytest.mark.parametrize("protocol", sorted(TINY_PROTOCOLS))
+def test_batched_and_looped_runs_do_the_same_work(protocol):
+    p = TINY_PROTOCOLS[protocol]
+    one = trials.batched(p, trials.MEMORIES["DeltaRuleMemory"], 6)
+    other = trials.looped(p, trials.MEMORIES["DeltaRuleMemory"], 6)
+    assert list(one.columns) == list(other.columns)
+    assert one.shape == other.shape
+    assert sorted(other["trial"].unique()) == list(range(6))
+    assert trials.agreement(one, other, p.scores) < 4.0
+
+
+def test_agreement_flags_different_results_and_different_frames():
+    a = pd.DataFrame({"trial": range(20), "score": [0.0, 1.0] * 10})
+    assert trials.agreement(a, a.copy(), ("score",)) == 0.0
+    shifted = a.assign(score=a["score"] + 5.0)
+    assert trials.agreement(a, shifted, ("score",)) > 4.0
+    with pytest.raises(AssertionError, match="different frames"):
+        trials.agreement(a, a.iloc[:10], ("score",))
+
+
+def test_growth_fits_and_explains_both_axes(report):
+    results = report["growth"]
+    assert [(r["memory"], r["axis"]) for r in results] == [
+        ("DeltaRuleMemory", "N"),
+        ("DeltaRuleMemory", "d"),
+    ]
+    for r in results:
+        assert len(r["seconds"]) == len(r["sizes"]) == len(r["flops"])
+        assert set(r["fitted_sizes"]) <= set(r["sizes"]) and len(r["fitted_sizes"]) >= 2
+        assert math.isfinite(r["exponent"]) and math.isfinite(r["flop_exponent"])
+        assert f"{r['exponent']:.2f}" in r["explanation"]
+        assert f"{r['flop_exponent']:.2f}" in r["explanation"]
+
+
+def test_fit_recovers_a_power_law():
+    sizes = [4, 8, 16, 32]
+    assert growth.fit(sizes, [3.0 * s**1.5 for s in sizes]) == pytest.approx(1.5)
+
+
+def test_flop_counts_follow_the_code():
+    # Hebbian write: a read (2 N d^2) and the outer-product sum (2 N d^2).
+    assert costs.write_flops("MatrixAssociativeMemory", 3, 4) == 4 * 3 * 4 * 4
+    # Slots: forward 4 N S d, backward 6 N S d.
+    assert costs.write_flops("EpisodicMemory", 3, 4, slots=5) == 10 * 3 * 5 * 4
+    total = costs.capacity_flops("DeltaRuleMemory", [2, 4], 4, trials=3, writes=2, reads=1)
+    per_n = [
+        2 * costs.write_flops("DeltaRuleMemory", n, 4) + 2 * n * 4 * 4 + 2 * n * n * 4
+        for n in (2, 4)
+    ]
+    assert total == 3 * sum(per_n)
+    with pytest.raises(ValueError, match="no FLOP count"):
+        costs.write_flops("AttentionMemory", 2, 2)
+
+
+def test_flops_compares_with_matmul_of_the_same_flops(report):
+    f = report["flops"]
+    assert f["matmul_flops"] == pytest.approx(f["flops"], rel=0.25)
+    assert f["ratio"] == pytest.approx(f["sweep_flop_s"] / f["matmul_flop_s"])
+
+
+def test_report_is_written_as_markdown_and_json(report, tmp_path):
+    out = tmp_path / "deep" / "benchmarks.md"
+    text = run_all.write(report, out)
+    assert out.read_text() == text
+    for heading in ("# Benchmarks", "## 1.", "## 2.", "## 3."):
+        assert heading in text
+    for r in report["trials"]["rows"]:
+        assert f"| {r['protocol']} | {r['memory']} | 8 |" in text
+        assert f"**{r['ratio']:.1f}x**" in text
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert set(saved) == {"quick", "machine", "seconds", "trials", "growth", "flops"}
+    assert len(saved["trials"]["rows"]) == len(report["trials"]["rows"])
+    assert saved["trials"]["settings"]["capacity"]["n_items"] == [2, 4]
+    assert saved["flops"]["ratio"] == pytest.approx(report["flops"]["ratio"])
