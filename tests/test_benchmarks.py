@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
+
+import memnb.experiments  # noqa: F401  (loads memnb.experiments.capacity)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
@@ -21,7 +24,7 @@ import trials  # noqa: E402
 TINY_PROTOCOLS = {
     "adaptation": replace(trials.PROTOCOLS["adaptation"], settings=dict(steps=3, dim=4)),
     "capacity": replace(
-        trials.PROTOCOLS["capacity"], settings=dict(n_items=(2, 4), steps=2, dim=4)
+        trials.PROTOCOLS["capacity"], settings=dict(n_items=(2, 4), steps=2, dim=8)
     ),
     "forgetting": replace(
         trials.PROTOCOLS["forgetting"],
@@ -128,3 +131,30 @@ def test_report_is_written_as_markdown_and_json(report, tmp_path):
     assert len(saved["trials"]["rows"]) == len(report["trials"]["rows"])
     assert saved["trials"]["settings"]["capacity"]["n_items"] == [2, 4]
     assert saved["flops"]["ratio"] == pytest.approx(report["flops"]["ratio"])
+
+
+def test_capacity_one_n_per_run_gives_a_ratio_per_n_and_memory(report):
+    assert report["trials"]["capacity_by_items"] is None  # skipped by --quick
+    rows = trials.by_items(
+        8, 1, full_warmup=False, protocol=TINY_PROTOCOLS["capacity"], memories=trials.MEMORIES
+    )
+    assert [(r["n_items"], r["memory"]) for r in rows] == [
+        (n, m) for n in (2, 4) for m in trials.MEMORIES
+    ]
+    assert all(r["agree"] for r in rows)
+    text = trials.items_table(rows)
+    assert text.count("\n") == 3  # header, rule, one line per N
+    assert all(f"{r['ratio']:.1f}x" in text for r in rows)
+
+
+@pytest.mark.parametrize("trials_", [1, 2, 7])
+def test_scoring_capacity_reads_in_groups_of_trials_changes_no_number(monkeypatch, trials_):
+    capacity = sys.modules["memnb.experiments.capacity"]
+    gen = torch.Generator().manual_seed(3)
+    values = torch.randn(trials_, 5, 4, generator=gen)
+    reads = values + torch.randn(trials_, 5, 4, generator=gen)
+    reads[-1, 0, 0] = float("inf")
+    monkeypatch.setattr(capacity, "SCORE_BYTES", 1 << 40)  # one group
+    whole = capacity._score(reads, values, 5)
+    monkeypatch.setattr(capacity, "SCORE_BYTES", 1)  # groups of two or three trials
+    assert capacity._score(reads, values, 5).equals(whole)

@@ -14,6 +14,7 @@ from ..memories import AttentionMemory
 from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
 
 READ_CHUNK = 1024  # queries read at once, so that a large store never needs N x N scores at once
+SCORE_BYTES = 1 << 22  # float64 bytes per trial group when scoring reads (a few MiB: cache)
 
 
 def capacity(
@@ -127,7 +128,45 @@ def _read_all(memory: object, keys: torch.Tensor, expected: torch.Size) -> torch
 
 
 def _score(retrieved: torch.Tensor, values: torch.Tensor, n: int) -> pd.DataFrame:
-    """Per-trial accuracy, MSE and cosine of the reads of N items."""
+    """Per-trial accuracy, MSE and cosine of the reads of N items.
+
+    The trials are scored a few at a time, so that each group's float64 copies and
+    read-by-value scores (about ``SCORE_BYTES``) stay in cache; every number is computed
+    per trial, so the grouping changes no result.
+    """
+    per_trial = 8 * retrieved.shape[-2] * max(values.shape[-2], values.shape[-1])
+    parts = [
+        _score_trials(retrieved[a:b], values[a:b])
+        for a, b in _groups(retrieved.shape[0], SCORE_BYTES // per_trial)
+    ]
+    accuracy, mse, cosine, diverged = (torch.cat(p).cpu().numpy() for p in zip(*parts, strict=True))
+    return pd.DataFrame(
+        {
+            "trial": range(retrieved.shape[0]),
+            "n_items": n,
+            "accuracy": accuracy,
+            "mse": mse,
+            "cosine": cosine,
+            "diverged": diverged,
+        }
+    )
+
+
+def _groups(trials: int, size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive groups of about ``size`` trials, none of just one
+    when ``trials > 1`` (a reduction to a single number may be split across threads)."""
+    size = max(2, size)
+    bounds = [[a, min(a + size, trials)] for a in range(0, trials, size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < 2:
+        last = bounds.pop()
+        bounds[-1][1] = last[1]
+    return [(a, b) for a, b in bounds]
+
+
+def _score_trials(
+    retrieved: torch.Tensor, values: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Accuracy, MSE, cosine and divergence of each trial of ``retrieved``, ``(T,)`` each."""
     retrieved, values = retrieved.double(), values.double()
     finite = torch.isfinite(retrieved).all(dim=-1, keepdim=True)
     # A read that is not finite is a miss: score a zero vector in its place. Dividing
@@ -136,16 +175,8 @@ def _score(retrieved: torch.Tensor, values: torch.Tensor, n: int) -> pd.DataFram
     safe = torch.where(finite & (scale > 0), retrieved / torch.where(scale > 0, scale, 1.0), 0.0)
     hits = metrics.nearest_neighbor_recall(safe, values)
     mse = (retrieved - values).pow(2).mean(dim=(1, 2))
-    return pd.DataFrame(
-        {
-            "trial": range(retrieved.shape[0]),
-            "n_items": n,
-            "accuracy": hits.double().mean(dim=1).cpu().numpy(),
-            "mse": mse.cpu().numpy(),
-            "cosine": metrics.cosine(retrieved, values).mean(dim=1).cpu().numpy(),
-            "diverged": (~finite).any(dim=(1, 2)).cpu().numpy(),
-        }
-    )
+    cosine = metrics.cosine(retrieved, values).mean(dim=1)
+    return hits.double().mean(dim=1), mse, cosine, (~finite).any(dim=(1, 2))
 
 
 def attention_weights(
