@@ -97,6 +97,8 @@ def grow(name: str, axis: str, sizes: tuple[int, ...], repeats: int, rate: float
         exponent=fit(pick, [times[i] for i in used]),
         exponent_without_overhead=fit(pick, net) if min(net) > 0 else float("nan"),
         flop_exponent=fit(pick, [flops[i] for i in used]),
+        end_exponent=fit(sizes[-2:], times[-2:]),
+        end_flop_exponent=fit(sizes[-2:], flops[-2:]),
         matmul_flop_s=rate,
         arithmetic_share=flops[-1] / rate / times[-1],
     )
@@ -125,6 +127,17 @@ def explain(r: dict) -> str:
         f"would take {r['arithmetic_share']:.0%} of the measured time at the speed of a plain "
         f"float32 matmul ({r['matmul_flop_s'] / 1e9:.0f} GFLOP/s here). "
     )
+    end = (
+        f" Between the two largest sizes the time grows as {axis}^{r['end_exponent']:.2f} and "
+        f"the FLOPs as {axis}^{r['end_flop_exponent']:.2f}."
+    )
+    return _verdict(r, text) + end
+
+
+def _verdict(r: dict, text: str) -> str:
+    """``text`` and whether (and why) the measured exponent differs from the FLOP count's."""
+    axis = r["axis"]
+    n = r["sizes"][-1] if axis == "N" else r["fixed"]
     gap = r["exponent"] - r["flop_exponent"]
     first, last = r["fitted_sizes"][0], r["fitted_sizes"][-1]
     rates = (

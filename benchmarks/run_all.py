@@ -47,6 +47,7 @@ class Sizes:
     n_range: tuple[int, ...] | None = None  # None: growth's full or quick range
     d_range: tuple[int, ...] | None = None
     sweep: dict = field(default_factory=lambda: dict(flops.SWEEP))
+    by_items: bool | None = None  # capacity one N at a time; None: unless quick
 
 
 def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None) -> dict:
@@ -62,6 +63,15 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
         protocols=sizes.protocols,
         memories=sizes.memories,
     )
+    items = None
+    if sizes.by_items or (sizes.by_items is None and not quick):
+        items = trials.by_items(
+            sizes.trials,
+            repeats,
+            full_warmup=not quick,
+            protocol=sizes.protocols["capacity"],
+            memories=sizes.memories,
+        )
     costs = growth.measure(
         repeats,
         memories=sizes.growth_memories,
@@ -79,6 +89,7 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
             rows=rows,
             all_at_target=all(r["ratio"] >= trials.TARGET for r in rows),
             all_agree=all(r["agree"] for r in rows),
+            capacity_by_items=items,
         ),
         growth=costs,
         flops=speed,
@@ -117,6 +128,14 @@ def markdown(report: dict) -> str:
         settings,
         trials.table(rows),
         trials.notes(rows),
+        "### Capacity, one N per run",
+        (
+            "The capacity pairs again with one N per run, T = 64: the larger N, the more work "
+            "each trial does that batching cannot share, and the smaller the ratio.\n\n"
+            + trials.items_table(report["trials"]["capacity_by_items"])
+            if report["trials"]["capacity_by_items"]
+            else "Not run with `--quick`."
+        ),
         "## 2. Cost growth of the capacity experiment",
         f"T = {growth.TRIALS}, {growth.WRITES} writes, one N per call; exponents of "
         f"time ~ size^p fitted over the points at least {growth.FLOOR_FACTOR:g}x the "
