@@ -72,17 +72,21 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
             protocol=sizes.protocols["capacity"],
             memories=sizes.memories,
         )
+    lap = time.perf_counter()
     costs = growth.measure(
         repeats,
         memories=sizes.growth_memories,
         n_range=sizes.n_range or (growth.QUICK_N_RANGE if quick else growth.N_RANGE),
         d_range=sizes.d_range or (growth.QUICK_D_RANGE if quick else growth.D_RANGE),
     )
+    growth_s, lap = time.perf_counter() - lap, time.perf_counter()
     speed = flops.measure(repeats, sizes.sweep, warmup=not quick)
+    end = time.perf_counter()
     return dict(
         quick=quick,
         machine=machine(),
-        seconds=time.perf_counter() - start,
+        seconds=end - start,
+        section_seconds=dict(trials=lap - start - growth_s, growth=growth_s, flops=end - lap),
         trials=dict(
             settings={name: p.settings for name, p in sizes.protocols.items()},
             target=trials.TARGET,
@@ -107,6 +111,10 @@ def plain(value: object) -> object:
     return value
 
 
+def _sections(report: dict) -> str:
+    return ", ".join(f"{k} {v:.0f} s" for k, v in report["section_seconds"].items())
+
+
 def markdown(report: dict) -> str:
     """The report as Markdown: one section per benchmark, tables and explanations."""
     m = report["machine"]
@@ -119,7 +127,8 @@ def markdown(report: dict) -> str:
     parts = [
         "# Benchmarks",
         f"Measured in one run of `benchmarks/run_all.py`, {mode}, in "
-        f"{report['seconds']:.0f} s: torch {m['torch']}, {m['threads']} thread(s), "
+        f"{report['seconds']:.0f} s ({_sections(report)}): torch {m['torch']}, "
+        f"{m['threads']} thread(s), "
         f"{m['cpus']} CPUs ({m['processor']}), Python {m['python']}.",
         "## 1. Batched trials against a Python loop",
         "One memory built with `trials=64` against a loop of 64 single-trial runs "

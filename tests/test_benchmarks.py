@@ -127,7 +127,15 @@ def test_report_is_written_as_markdown_and_json(report, tmp_path):
         assert f"| {r['protocol']} | {r['memory']} | 8 |" in text
         assert f"**{r['ratio']:.1f}x**" in text
     saved = json.loads(out.with_suffix(".json").read_text())
-    assert set(saved) == {"quick", "machine", "seconds", "trials", "growth", "flops"}
+    assert set(saved) == {
+        "quick",
+        "machine",
+        "seconds",
+        "section_seconds",
+        "trials",
+        "growth",
+        "flops",
+    }
     assert len(saved["trials"]["rows"]) == len(report["trials"]["rows"])
     assert saved["trials"]["settings"]["capacity"]["n_items"] == [2, 4]
     assert saved["flops"]["ratio"] == pytest.approx(report["flops"]["ratio"])
