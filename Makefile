@@ -1,8 +1,9 @@
 # Build, check and explore the memnb book.
 #
 #   make book    set up .venv, execute every chapter, build the HTML into _build/html
-#   make test    every check: lint, clean notebooks, unit tests, nbval, strict book build,
-#                checks of the built pages
+#   make test    every check: lint, clean notebooks, public names, unit tests, strict book
+#                build, built pages, chapters executed again, Chromium, JupyterLab, a
+#                fresh clone, and a summary
 #   make lab     JupyterLab on the chapters, with the project's kernel and widgets
 #   make clean   remove build outputs (make distclean also removes .venv)
 #
@@ -26,13 +27,22 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export JUPYTER_PREFER_ENV_PATH := 1
 # Silence debugpy's note about frozen modules on every kernel start.
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# One torch thread per process. The book executes two chapters at a time (one per core
+# of a two-core machine), and the chapters' tensors are small: two threads per kernel
+# would only contend for the same cores. The same setting everywhere (build, checks,
+# JupyterLab) also keeps the last digits of float32 sums, which depend on how a sum is
+# split across threads, the same in every run. Set it yourself to override.
+export OMP_NUM_THREADS ?= 1
+# Chapters executed at once by the book build (tools/build_book.py).
+JOBS ?= 2
+REPORTS := $(BUILD)/reports
 
-.PHONY: help setup widgets book test lint check-notebooks check-public-names unit nbval book-strict \
+.PHONY: help setup widgets book test lint check-notebooks check-public-names unit book-strict repeat summary \
 	test-built-book lab clean distclean chromium browser test-lab test-fresh
 
 help:
 	@echo "make book       build the book into $(HTML) (set-up included)"
-	@echo "make test       run every check (lint, notebooks, unit tests, nbval, strict build)"
+	@echo "make test       run every check (lint, unit tests, strict build, browser, lab, fresh clone)"
 	@echo "make lab        open the chapters in JupyterLab"
 	@echo "make clean      remove build outputs; make distclean also removes $(VENV)"
 
@@ -67,13 +77,14 @@ widgets: $(STAMP)
 # ---------------------------------------------------------------------------
 # The book.
 
+# `jupyter-book build .`, with the chapters executed $(JOBS) at a time.
 book: setup widgets
 	$(BIN)/jupyter-book clean .
+	rm -rf $(REPORTS)
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build . || exit $$?; \
+	$(PY) tools/build_book.py --jobs $(JOBS) . || exit $$?; \
 	end=$$(date +%s); \
-	echo ""; \
-	echo "Book executed and built in $$((end - start)) s"; \
+	$(PY) tools/report.py build $$((end - start)) || exit $$?; \
 	echo "Open $(CURDIR)/$(HTML)/index.html"
 
 # ---------------------------------------------------------------------------
@@ -84,12 +95,13 @@ test: setup widgets
 	@$(MAKE) --no-print-directory check-notebooks
 	@$(MAKE) --no-print-directory check-public-names
 	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory nbval
 	@$(MAKE) --no-print-directory book-strict
 	@$(MAKE) --no-print-directory test-built-book
+	@$(MAKE) --no-print-directory repeat
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory test-lab
 	@$(MAKE) --no-print-directory test-fresh
+	@$(MAKE) --no-print-directory summary
 
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -102,26 +114,31 @@ check-notebooks: setup
 check-public-names: setup
 	$(PY) tools/check_public_names.py
 
+# The unit and property tests of memnb (tests/book and tests/browser need a built book).
 unit: setup
-	$(PY) -m pytest -q tests --ignore=tests/test_built_book.py
+	$(PY) -m pytest -q tests --ignore=tests/book --ignore=tests/browser
 
-# Runs every chapter notebook top to bottom in a fresh kernel; a cell that raises
-# (a failed assert included) fails the test. Outputs are not compared (--nbval-lax),
-# since the committed notebooks have none.
-nbval: setup
-	$(PY) -m pytest -q --nbval-lax --nbval-current-env chapters/
-
-# From a clean build folder, so every chapter is executed and the time is honest.
+# From a clean build folder, so every chapter is executed and the time is honest; a cell
+# that raises (a failed assert included) fails the build. Prints every chapter's time.
 book-strict: setup widgets
 	$(BIN)/jupyter-book clean .
+	rm -rf $(REPORTS)
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build . -W -n --keep-going || exit $$?; \
+	$(PY) tools/build_book.py --jobs $(JOBS) . -W -n --keep-going || exit $$?; \
 	end=$$(date +%s); \
-	echo ""; \
-	echo "Whole book executed and built in $$((end - start)) s"
+	$(PY) tools/report.py build $$((end - start))
 
+# The pages of the built book: present, without errors, glued values filled in.
 test-built-book: setup
-	$(PY) -m pytest -q tests/test_built_book.py
+	$(PY) -m pytest -q tests/book/test_built_book.py
+
+# Every chapter executed a second time in a fresh kernel must glue the same values.
+repeat: setup
+	$(PY) -m pytest -q tests/book/test_repeat.py
+
+# The one summary that ends `make test`.
+summary: setup
+	@$(PY) tools/report.py summary
 
 # The checks with real clients (tests/browser/). Debian's chromium is installed when it
 # is missing (apt-get, as root or with sudo); where it cannot be, they are skipped with
