@@ -73,6 +73,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 # checks the files it wrote before and downloads only when something is missing.
 widgets: $(STAMP)
 	$(PY) tools/fetch_widget_js.py
+	$(PY) tools/fetch_mathjax.py
 
 # ---------------------------------------------------------------------------
 # The book.
@@ -182,7 +183,7 @@ lab: setup
 # ---------------------------------------------------------------------------
 
 clean:
-	rm -rf $(BUILD) _static/widgets .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(BUILD) _static/widgets _static/mathjax .pytest_cache .ruff_cache *.egg-info
 	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \) \
 		-prune -exec rm -rf {} +
 

@@ -1,15 +1,17 @@
 """Checks of the built HTML book in _build/html (build it first: make book).
 
 They look at what a reader gets: every page of the table of contents is there,
-no page shows an error, glued numbers were filled in, and widgets can be shown
-without a network: their JavaScript comes from the book itself and the widget
-state stored in the page already holds the default figure.
+no page shows an error, glued numbers were filled in, and widgets and equations
+can be shown without a network: their JavaScript (the widget manager, MathJax)
+comes from the book itself, and the widget state stored in the page already holds
+the default figure. $MEMNB_BOOK_HTML checks another built book instead.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import posixpath
 import re
 from html.parser import HTMLParser
@@ -20,12 +22,14 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
+HTML = Path(os.environ.get("MEMNB_BOOK_HTML", ROOT / "_build" / "html")).resolve()
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_JS = ("require.js", "embed-amd.js")
 CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "cdnjs.com")
 ADAPTATION = "chapters/adaptation"
+MATHJAX = "_static/mathjax/es5/tex-mml-chtml.js"
+MATH_MARKER = 'class="math notranslate nohighlight"'
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 if not (HTML / "index.html").is_file():
@@ -156,10 +160,7 @@ def test_widget_javascript_is_local(docname):
         assert widget_sources == [], f"{docname} loads widget JavaScript but has no widgets"
         return
     for src in sources:
-        host = urlsplit(src).netloc
-        if "mathjax" in src.lower():
-            continue  # math is typeset by MathJax from a CDN; widgets do not need it
-        assert host not in CDN_HOSTS, f"{docname} loads {src} from a CDN"
+        assert urlsplit(src).netloc not in CDN_HOSTS, f"{docname} loads {src} from a CDN"
     for attrs, _ in scripts:
         cdn = attrs.get("data-jupyter-widgets-cdn", "")
         assert not any(h in cdn for h in CDN_HOSTS), f"{docname}: widget CDN set to {cdn!r}"
@@ -172,6 +173,40 @@ def test_widget_javascript_is_local(docname):
         assert target is not None, f"{docname} loads {src} from another site"
         assert target.is_file(), f"{docname} loads {src}, but {target} does not exist"
         assert target.parent == HTML / "_static" / "widgets", target
+
+
+@pytest.mark.parametrize("docname", TOC)
+def test_scripts_are_local_and_not_repeated(docname):
+    scripts = scripts_of(read_page(docname))
+    for attrs, _ in scripts:
+        src = attrs.get("src", "")
+        assert not urlsplit(src).netloc, f"{docname} loads {src} from another site"
+    # The same inline script twice (sphinx-thebe's `const THEBE_JS_URL = ...`) throws.
+    bodies = [text.strip() for attrs, text in scripts if not attrs.get("src") and text.strip()]
+    repeated = sorted({body[:80] for body in bodies if bodies.count(body) > 1})
+    assert not repeated, f"{docname} has inline scripts more than once: {repeated}"
+
+
+@pytest.mark.parametrize("docname", TOC)
+def test_mathjax_is_local_and_only_on_pages_with_math(docname):
+    html = read_page(docname)
+    sources = [a["src"] for a, _ in scripts_of(html) if a.get("src")]
+    mathjax = [s for s in sources if "mathjax" in s.lower()]
+    if MATH_MARKER not in html:
+        assert mathjax == [], f"{docname} has no math but loads {mathjax}"
+        return
+    assert len(mathjax) == 1, f"{docname} has math and must load MathJax once; loads {mathjax}"
+    target = local_target(docname, mathjax[0])
+    assert target is not None, f"{docname} loads MathJax from another site: {mathjax[0]}"
+    assert target == HTML / MATHJAX, f"{docname} loads MathJax from {target}, not {MATHJAX}"
+    assert target.is_file() and target.stat().st_size > 0, f"{target} is missing"
+    fonts = target.parent / "output" / "chtml" / "fonts" / "woff-v2"
+    assert sorted(fonts.glob("*.woff")), f"MathJax's fonts are missing from {fonts}"
+
+
+def test_some_pages_have_math():
+    # Guards the test above against a marker that no page has (and so checks nothing).
+    assert any(MATH_MARKER in read_page(d) for d in TOC), f"no page has {MATH_MARKER!r}"
 
 
 def test_widget_files_are_in_the_book():

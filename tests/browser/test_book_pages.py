@@ -4,13 +4,12 @@ Reads the book from _build/html ($MEMNB_BOOK_HTML to check another folder), save
 screenshot of every page into _build/screenshots/ and the counts into
 _build/reports/browser.json. The checks themselves are in tools/book_browser.py.
 
-Requests that leave the book are refused, so the pages are seen offline. Four known
-problems of the current book are tolerated by name (book_browser.KNOWN_ISSUES): MathJax
-is loaded from a CDN (the README says equations need the network), sphinx-thebe's
-config is declared twice, the widget manager looks for its icon fonts in the wrong
-folder, and the theme logs an unset default mode. Each is reported as a warning on
-every run, and the run fails once one of them is no longer seen, so the list cannot
-outlive the problem.
+Requests that leave the book are refused, so the pages are seen offline: widgets,
+their icon fonts and MathJax (equations must be typeset) all come from the book.
+Problems that are known and not yet fixed may be tolerated by name
+(book_browser.KNOWN_ISSUES, empty at present). Each is reported as a warning on every
+run, and the run fails once one of them is no longer seen, so the list cannot outlive
+the problem.
 """
 
 from __future__ import annotations
@@ -75,6 +74,7 @@ def test_the_checks_saw_figures_widgets_and_links(results):
     adaptation = results[ADAPTATION]
     assert adaptation.figures >= 2, f"page {ADAPTATION}: only {adaptation.figures} images seen"
     assert adaptation.widgets >= 1, f"page {ADAPTATION}: no widget area seen"
+    assert adaptation.equations >= 1, f"page {ADAPTATION}: no equation seen"
     for page in toc_pages():
         assert results[page].links > 0, f"page {page}: no link into the book seen"
 

@@ -1,14 +1,17 @@
 """The browser checks fail, naming the page, on a tiny book that is broken on purpose.
 
 The book is built with the real book's configuration into a temporary folder. One page
-is fine; the others have a figure whose rendering raises (a bad mathtext title) and a
-figure file missing from the build, an explorer widget whose drawing function raises,
-and broken links next to a script that throws.
+is fine, and so is a page of equations typeset by the book's MathJax; the others have a
+figure whose rendering raises (a bad mathtext title) and a figure file missing from the
+build, an explorer widget whose drawing function raises, broken links next to a script
+that throws, and equations whose MathJax is loaded from a CDN (so, offline, they stay
+TeX).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +59,17 @@ LINKS = """\
 <script>throw new Error("a script that throws");</script>
 """
 
+MATH = """\
+# Math
+
+An inline equation $M \\leftarrow M + v k^\\top$ and a displayed one:
+
+$$
+\\sum_{n=1}^{N} v_n k_n^\\top
+$$
+"""
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
+
 
 def notebook(title: str, *cells: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
@@ -83,17 +97,29 @@ def write_book(src: Path) -> None:
     if not (widgets / "embed-amd.js").is_file():
         pytest.fail(f"{widgets} is missing the widget JavaScript; run `make widgets` first")
     shutil.copytree(widgets, src / "_static" / "widgets")
+    mathjax = ROOT / "_static" / "mathjax"
+    if not (mathjax / "es5" / "tex-mml-chtml.js").is_file():
+        pytest.fail(f"{mathjax} is missing MathJax; run `make widgets` first")
+    shutil.copytree(mathjax, src / "_static" / "mathjax")
     (src / "_config.yml").write_text(
         yaml.safe_dump(book_config(), sort_keys=False), encoding="utf-8"
     )
     toc = {
         "format": "jb-book",
         "root": "index",
-        "chapters": [{"file": "figure"}, {"file": "widget"}, {"file": "links"}],
+        "chapters": [
+            {"file": "figure"},
+            {"file": "widget"},
+            {"file": "links"},
+            {"file": "equations"},
+            {"file": "math"},
+        ],
     }
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     (src / "index.md").write_text("# A broken book\n\nThis page is fine.\n", encoding="utf-8")
     (src / "links.md").write_text(LINKS, encoding="utf-8")
+    (src / "equations.md").write_text(MATH.replace("# Math", "# Equations"), encoding="utf-8")
+    (src / "math.md").write_text(MATH, encoding="utf-8")
     nbformat.write(notebook("Figures", GOOD_FIGURE, BAD_FIGURE), src / "figure.ipynb")
     nbformat.write(notebook("Widget", BAD_WIDGET), src / "widget.ipynb")
 
@@ -124,6 +150,12 @@ def results(tmp_path_factory, chromium) -> dict[str, book_browser.PageResult]:
     images = sorted(p for p in (html / "_images").iterdir() if p.name in figure_page)
     assert images, "the good figure of figure.html is not in _images/"
     images[0].unlink()
+    # The equations page loads MathJax from a CDN, as Sphinx does by default.
+    math_page = html / "math.html"
+    local = re.compile(r'src="_static/mathjax/es5/tex-mml-chtml\.js[^"]*"')
+    text, count = local.subn(f'src="{MATHJAX_CDN}"', math_page.read_text(encoding="utf-8"))
+    assert count == 1, "math.html does not load the book's MathJax once"
+    math_page.write_text(text, encoding="utf-8")
     found = book_browser.check_book(html, chromium, book_browser.book_pages(html))
     return {r.page: r for r in found}
 
@@ -138,6 +170,8 @@ def failure(result: book_browser.PageResult) -> str:
 
 def test_a_good_page_passes(results):
     book_browser.assert_clean(results["index.html"])
+    book_browser.assert_clean(results["equations.html"])
+    assert results["equations.html"].equations == 2, results["equations.html"]
 
 
 def test_figures_that_fail_to_render_name_the_page(results):
@@ -158,3 +192,11 @@ def test_broken_links_and_scripts_name_the_page(results):
     assert "missing.html points to a missing file" in message, message
     assert "no element with id 'nowhere'" in message, message
     assert "a script that throws" in message, message
+
+
+def test_equations_that_are_not_typeset_name_the_page(results):
+    message = failure(results["math.html"])
+    assert f"loads {MATHJAX_CDN} from the network" in message, message
+    assert "is not typeset (MathJax did not run)" in message, message
+    assert "but no typeset math (mjx-container)" in message, message
+    assert "TeX source shown as text" in message, message
