@@ -69,8 +69,8 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install -e . --no-deps --no-build-isolation
 	@touch $@
 
-# The JavaScript that shows widgets in the built pages without a CDN. The script
-# checks the files it wrote before and downloads only when something is missing.
+# The JavaScript that shows widgets and typesets equations in the built pages without a
+# CDN. The scripts check the files they wrote before and download only what is missing.
 widgets: $(STAMP)
 	$(PY) tools/fetch_widget_js.py
 	$(PY) tools/fetch_mathjax.py
