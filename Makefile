@@ -33,7 +33,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # JupyterLab) also keeps the last digits of float32 sums, which depend on how a sum is
 # split across threads, the same in every run. Set it yourself to override.
 export OMP_NUM_THREADS ?= 1
-# Chapters executed at once by the book build (tools/build_book.py).
+# Chapters executed at once by the book build (tools/build_book.py, threads of one process).
 JOBS ?= 2
 REPORTS := $(BUILD)/reports
 
@@ -85,7 +85,7 @@ book: setup widgets
 	@start=$$(date +%s); \
 	$(PY) tools/build_book.py --jobs $(JOBS) . || exit $$?; \
 	end=$$(date +%s); \
-	$(PY) tools/report.py build $$((end - start)) || exit $$?; \
+	$(PY) tools/report.py build $$((end - start)) --jobs $(JOBS) || exit $$?; \
 	echo "Open $(CURDIR)/$(HTML)/index.html"
 
 # ---------------------------------------------------------------------------
@@ -127,7 +127,7 @@ book-strict: setup widgets
 	@start=$$(date +%s); \
 	$(PY) tools/build_book.py --jobs $(JOBS) . -W -n --keep-going || exit $$?; \
 	end=$$(date +%s); \
-	$(PY) tools/report.py build $$((end - start))
+	$(PY) tools/report.py build $$((end - start)) --jobs $(JOBS)
 
 # The pages of the built book: present, without errors, glued values filled in.
 test-built-book: setup

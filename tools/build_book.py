@@ -1,18 +1,21 @@
-"""Build the book with ``jupyter-book build``, reading (and so executing) chapters in parallel.
+"""Build the book with ``jupyter-book build``, executing the chapters several at a time.
 
 Usage: ``python tools/build_book.py [--jobs N] [jupyter-book build options] PATH``.
 
-Jupyter Book 1 builds with one Sphinx process and has no option for more. Sphinx itself
-reads documents in parallel worker processes when asked, and myst-nb, which executes a
-notebook while reading it, supports that. This runs the ``jupyter-book build`` command
-with Sphinx told to use ``--jobs`` processes (default: the number of CPUs), each taking
-one document at a time, so a long chapter does not hold back a batch of others. Every
-other option is passed to ``jupyter-book build`` unchanged.
+Jupyter Book 1 executes the notebooks one after another while Sphinx reads them. This
+executes every notebook of ``_toc.yml`` first, ``--jobs`` at a time (default: the number
+of CPUs), each in a new kernel started from the notebook's folder with the timeout of
+``_config.yml``, exactly as myst-nb would. The executed notebooks, with their execution
+times, go into a new jupyter-cache folder (``_build/.jupyter_cache``), and the book is
+then built by ``jupyter-book build`` with myst-nb told to take every notebook from that
+cache (``nb_execution_mode = "cache"``), so nothing is executed twice and nothing from an
+earlier build is used. A notebook that fails stops the build before Sphinx starts, with
+its traceback and its name. Every other option is passed to ``jupyter-book build``.
 
-Sphinx reads in parallel only when every extension says it may. One that Jupyter Book
-always loads, sphinx_multitoc_numbering, says nothing, so Sphinx would fall back to one
-process; all it does is replace how section numbers are assigned, which Sphinx does in
-the main process after every document has been read, so it is declared safe here.
+The kernels are started from threads of this one process, which hands out each kernel's
+ports once. (With Sphinx's own parallel reading, where forked worker processes each start
+kernels and pick ports on their own, a chapter sometimes waited minutes for its kernel.)
+Run one build at a time on a machine: two builds' kernels pick ports independently.
 """
 
 from __future__ import annotations
@@ -20,27 +23,87 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import jupyter_book.sphinx
-import sphinx.builders
-import sphinx_multitoc_numbering
+import nbformat
+import yaml
 from jupyter_book.cli.main import build
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.executors.utils import single_nb_execution
+
+CACHE = Path("_build") / ".jupyter_cache"
 
 
-def one_per_chunk(arguments: Sequence[str], nproc: int, maxbatch: int = 10) -> list[list[str]]:
-    """Sphinx's work split for parallel reading, one document per task."""
-    return [[name] for name in arguments]
+def toc_notebooks(root: Path) -> list[Path]:
+    """The notebooks of the book's ``_toc.yml``, in table-of-contents order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+
+    def files(entry: object) -> list[str]:
+        if isinstance(entry, list):
+            return [f for item in entry for f in files(item)]
+        if not isinstance(entry, dict):
+            return []
+        found = [str(entry[k]) for k in ("root", "file") if k in entry]
+        for key in ("parts", "chapters", "sections"):
+            found += files(entry.get(key, []))
+        return found
+
+    paths = [root / f"{name.removesuffix('.ipynb')}.ipynb" for name in files(toc)]
+    return [p for p in paths if p.is_file()]
 
 
-def _declared_safe(setup: Callable[[object], object]) -> Callable[[object], dict]:
-    @functools.wraps(setup)
-    def wrapped(app: object) -> dict:
-        setup(app)
-        return {"parallel_read_safe": True, "parallel_write_safe": True}
+def cell_timeout(root: Path) -> int | None:
+    """``execute.timeout`` of ``_config.yml`` (seconds per cell; None: no limit)."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    timeout = (config.get("execute") or {}).get("timeout", 30)
+    return None if timeout is None or timeout < 0 else int(timeout)
 
-    return wrapped
+
+def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, float, str | None]:
+    """Execute one notebook in a new kernel from its folder; (notebook, seconds, error)."""
+    notebook = nbformat.read(path, as_version=4)
+    print(f"{path}: executing", flush=True)
+    result = single_nb_execution(
+        notebook,
+        cwd=str(path.parent),
+        timeout=timeout,
+        allow_errors=False,
+        meta_override=True,
+    )
+    error = None if result.err is None else (result.exc_string or repr(result.err))
+    status = "failed" if error else f"executed in {result.time:.2f} s"
+    print(f"{path}: {status}", flush=True)
+    return notebook, result.time, error
+
+
+def execute_all(root: Path, jobs: int, cache_dir: Path) -> bool:
+    """Execute every notebook, ``jobs`` at a time, into a new cache; False if one failed."""
+    notebooks, timeout = toc_notebooks(root), cell_timeout(root)
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(lambda p: execute(p, timeout), notebooks))
+    failed = [(p, error) for p, (_, _, error) in zip(notebooks, results, strict=True) if error]
+    for path, error in failed:
+        print(f"\nerror: {path} failed to execute:\n{error}", file=sys.stderr)
+    if failed:
+        return False
+    cache = get_cache(str(cache_dir))
+    for path, (notebook, seconds, _) in zip(notebooks, results, strict=True):
+        bundle = CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds})
+        cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+    print(
+        f"executed {len(notebooks)} notebooks, {jobs} at a time, in "
+        f"{time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,11 +112,21 @@ def main(argv: list[str] | None = None) -> int:
     known, rest = parser.parse_known_args(argv)
     if known.jobs < 1:
         parser.error(f"--jobs must be a positive integer, got {known.jobs}")
-    jupyter_book.sphinx.build_sphinx = functools.partial(
-        jupyter_book.sphinx.build_sphinx, jobs=known.jobs
-    )
-    sphinx.builders.make_chunks = one_per_chunk
-    sphinx_multitoc_numbering.setup = _declared_safe(sphinx_multitoc_numbering.setup)
+    sources = [a for a in rest if not a.startswith("-") and Path(a).is_dir()]
+    if len(sources) != 1:
+        parser.error(f"give the book's folder once among the options, got {sources or 'none'}")
+    root = Path(sources[0]).resolve()
+    cache_dir = root / CACHE
+    if not execute_all(root, known.jobs, cache_dir):
+        return 1
+    overrides = {"nb_execution_mode": "cache", "nb_execution_cache_path": str(cache_dir)}
+    original = jupyter_book.sphinx.build_sphinx
+
+    @functools.wraps(original)
+    def from_cache(*args: object, confoverrides: dict | None = None, **kwargs: object) -> object:
+        return original(*args, confoverrides={**(confoverrides or {}), **overrides}, **kwargs)
+
+    jupyter_book.sphinx.build_sphinx = from_cache
     return build.main(rest, prog_name="jupyter-book build", standalone_mode=True)
 
 

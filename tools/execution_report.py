@@ -1,8 +1,8 @@
 """Sphinx extension of the book: write how long each chapter took to execute.
 
-myst-nb executes every notebook while Sphinx reads it and keeps what it measured
-(method, run time, success) in the build environment, merged across the parallel
-reading processes. At the end of a build this extension writes that, one entry per
+myst-nb keeps, for every notebook, how it was executed and how long it took (method,
+run time, success) in the build environment; with ``tools/build_book.py`` the run time
+is that of the execution just before Sphinx started, which myst-nb reads from its cache. At the end of a build this extension writes that, one entry per
 executed document, to ``_build/reports/execution.json`` (next to the ``html`` folder),
 for the summary that ``make test`` prints. The Performance appendix shows the same
 numbers with myst-nb's ``nb-exec-table``.
@@ -40,7 +40,7 @@ def write_report(app: Sphinx, exception: Exception | None) -> None:
         return
     path = Path(app.outdir).parent / REPORT
     path.parent.mkdir(parents=True, exist_ok=True)
-    report = {"jobs": app.parallel, "complete": exception is None, "chapters": execution_times(app)}
+    report = {"complete": exception is None, "chapters": execution_times(app)}
     path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 

@@ -43,7 +43,7 @@ def chapter_table(chapters: dict[str, dict], again: dict[str, dict] | None = Non
     return "\n".join(rows)
 
 
-def build(seconds: float) -> None:
+def build(seconds: float, jobs: int) -> None:
     execution = load("execution")
     chapters = execution["chapters"]
     if not chapters:
@@ -51,7 +51,7 @@ def build(seconds: float) -> None:
     failed = [name for name, run in chapters.items() if not run["succeeded"]]
     if failed:
         raise SystemExit(f"error: these chapters failed to execute: {', '.join(failed)}")
-    record = {"seconds": seconds, "jobs": execution["jobs"], "chapters": len(chapters)}
+    record = {"seconds": seconds, "jobs": jobs, "chapters": len(chapters)}
     (REPORTS / "build.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     total = sum(run["seconds"] for run in chapters.values())
     print()
@@ -59,7 +59,7 @@ def build(seconds: float) -> None:
     print()
     print(
         f"{len(chapters)} chapters, {total:.1f} s of execution in all, run "
-        f"{execution['jobs']} at a time; whole book executed and built in {seconds:.0f} s"
+        f"{jobs} at a time; whole book executed and built in {seconds:.0f} s"
     )
 
 
@@ -106,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     timed = sub.add_parser("build", help="record and print the times of the book build")
     timed.add_argument("seconds", type=float, help="wall time of the whole build")
+    timed.add_argument("--jobs", type=int, required=True, help="chapters executed at once")
     sub.add_parser("summary", help="print the summary of make test")
     args = parser.parse_args(argv)
     if args.command == "build":
         if args.seconds < 0:
             parser.error(f"seconds must be >= 0, got {args.seconds}")
-        build(args.seconds)
+        if args.jobs < 1:
+            parser.error(f"--jobs must be a positive integer, got {args.jobs}")
+        build(args.seconds, args.jobs)
     else:
         summary()
     return 0
