@@ -2,10 +2,11 @@
 
 myst-nb keeps, for every notebook, how it was executed and how long it took (method,
 run time, success) in the build environment; with ``tools/build_book.py`` the run time
-is that of the execution just before Sphinx started, which myst-nb reads from its cache. At the end of a build this extension writes that, one entry per
-executed document, to ``_build/reports/execution.json`` (next to the ``html`` folder),
-for the summary that ``make test`` prints. The Performance appendix shows the same
-numbers with myst-nb's ``nb-exec-table``.
+is that of the execution just before Sphinx started, which myst-nb reads from its cache.
+At the end of a build this extension writes that, one entry per executed document, to
+``_build/reports/execution.json`` (next to the ``html`` folder), for the summary that
+``make test`` prints. The Performance appendix shows the same numbers with myst-nb's
+``nb-exec-table``.
 """
 
 from __future__ import annotations
