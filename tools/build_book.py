@@ -12,10 +12,13 @@ cache (``nb_execution_mode = "cache"``), so nothing is executed twice and nothin
 earlier build is used. A notebook that fails stops the build before Sphinx starts, with
 its traceback and its name. Every other option is passed to ``jupyter-book build``.
 
-The kernels are started from threads of this one process, which hands out each kernel's
-ports once. (With Sphinx's own parallel reading, where forked worker processes each start
-kernels and pick ports on their own, a chapter sometimes waited minutes for its kernel.)
-Run one build at a time on a machine: two builds' kernels pick ports independently.
+The kernels are started from threads of this one process. While several kernels ran at
+once (in these threads, or in the worker processes of Sphinx's own parallel reading), a
+chapter sometimes waited the whole cell timeout (300 s) for a reply that its kernel had
+already sent, and then went on: the wait on the kernel's socket had missed the socket's
+wake-up and only looked again when its timeout ran out. ``patient_polling`` makes every
+wait on a kernel socket look again at least every ``POLL_SLICE`` seconds, so such a miss
+costs a fraction of a second.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import Empty
 
 import jupyter_book.sphinx
 import nbformat
@@ -36,8 +40,33 @@ from jupyter_book.cli.main import build
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
+from jupyter_client.channels import AsyncZMQSocketChannel
 
 CACHE = Path("_build") / ".jupyter_cache"
+POLL_SLICE = 0.25  # seconds: the longest a wait on a kernel socket goes without looking
+
+
+def patient_polling() -> None:
+    """Make every asynchronous wait for a kernel message poll in slices of ``POLL_SLICE``.
+
+    Replaces ``get_msg`` of jupyter_client's asyncio channels (which nbclient uses) with one
+    that has the same result and the same overall timeout.
+    """
+    if getattr(AsyncZMQSocketChannel.get_msg, "patient", False):
+        return
+
+    async def get_msg(self: AsyncZMQSocketChannel, timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            step = POLL_SLICE if left is None else min(POLL_SLICE, left)
+            if await self.socket.poll(int(step * 1000)):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+
+    get_msg.patient = True
+    AsyncZMQSocketChannel.get_msg = get_msg
 
 
 def toc_notebooks(root: Path) -> list[Path]:
@@ -85,6 +114,7 @@ def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, flo
 def execute_all(root: Path, jobs: int, cache_dir: Path) -> bool:
     """Execute every notebook, ``jobs`` at a time, into a new cache; False if one failed."""
     notebooks, timeout = toc_notebooks(root), cell_timeout(root)
+    patient_polling()
     shutil.rmtree(cache_dir, ignore_errors=True)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +31,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from build_book import patient_polling  # noqa: E402  (the same kernel waits as the build)
+
 BUILD = ROOT / "_build"
 EXECUTED = BUILD / "jupyter_execute"
 REPORT = BUILD / "reports" / "repeat.json"
@@ -95,6 +99,7 @@ def execute(docname: str) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def runs() -> dict[str, dict[str, object]]:
     chapters = [c for c in CHAPTERS if c not in MEASURES_TIME]
+    patient_polling()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         results = dict(zip(chapters, pool.map(execute, chapters), strict=True))
