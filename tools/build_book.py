@@ -16,9 +16,9 @@ The kernels are started from threads of this one process. While several kernels 
 once (in these threads, or in the worker processes of Sphinx's own parallel reading), a
 chapter sometimes waited the whole cell timeout (300 s) for a reply that its kernel had
 already sent, and then went on: the wait on the kernel's socket had missed the socket's
-wake-up and only looked again when its timeout ran out. ``patient_polling`` makes every
-wait on a kernel socket look again at least every ``POLL_SLICE`` seconds, so such a miss
-costs a fraction of a second.
+wake-up and only looked again when its timeout ran out. ``kernel_polling`` makes every
+wait on a kernel socket look again every few hundredths of a second, so such a miss
+costs almost nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from queue import Empty
 
 import jupyter_book.sphinx
 import nbformat
@@ -40,33 +39,9 @@ from jupyter_book.cli.main import build
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
-from jupyter_client.channels import AsyncZMQSocketChannel
+from kernel_polling import patient_polling
 
 CACHE = Path("_build") / ".jupyter_cache"
-POLL_SLICE = 0.25  # seconds: the longest a wait on a kernel socket goes without looking
-
-
-def patient_polling() -> None:
-    """Make every asynchronous wait for a kernel message poll in slices of ``POLL_SLICE``.
-
-    Replaces ``get_msg`` of jupyter_client's asyncio channels (which nbclient uses) with one
-    that has the same result and the same overall timeout.
-    """
-    if getattr(AsyncZMQSocketChannel.get_msg, "patient", False):
-        return
-
-    async def get_msg(self: AsyncZMQSocketChannel, timeout: float | None = None) -> dict:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            step = POLL_SLICE if left is None else min(POLL_SLICE, left)
-            if await self.socket.poll(int(step * 1000)):
-                return await self._recv()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise Empty
-
-    get_msg.patient = True
-    AsyncZMQSocketChannel.get_msg = get_msg
 
 
 def toc_notebooks(root: Path) -> list[Path]:

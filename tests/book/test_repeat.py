@@ -32,7 +32,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-from build_book import patient_polling  # noqa: E402  (the same kernel waits as the build)
+from kernel_polling import patient_polling  # noqa: E402  (the same kernel waits as the build)
 
 BUILD = ROOT / "_build"
 EXECUTED = BUILD / "jupyter_execute"
