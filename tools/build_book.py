@@ -34,6 +34,7 @@ from pathlib import Path
 
 import jupyter_book.sphinx
 import nbformat
+import toc
 import yaml
 from jupyter_book.cli.main import build
 from jupyter_cache import get_cache
@@ -42,24 +43,6 @@ from jupyter_cache.executors.utils import single_nb_execution
 from kernel_polling import patient_polling
 
 CACHE = Path("_build") / ".jupyter_cache"
-
-
-def toc_notebooks(root: Path) -> list[Path]:
-    """The notebooks of the book's ``_toc.yml``, in table-of-contents order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-
-    def files(entry: object) -> list[str]:
-        if isinstance(entry, list):
-            return [f for item in entry for f in files(item)]
-        if not isinstance(entry, dict):
-            return []
-        found = [str(entry[k]) for k in ("root", "file") if k in entry]
-        for key in ("parts", "chapters", "sections"):
-            found += files(entry.get(key, []))
-        return found
-
-    paths = [root / f"{name.removesuffix('.ipynb')}.ipynb" for name in files(toc)]
-    return [p for p in paths if p.is_file()]
 
 
 def cell_timeout(root: Path) -> int | None:
@@ -88,7 +71,7 @@ def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, flo
 
 def execute_all(root: Path, jobs: int, cache_dir: Path) -> bool:
     """Execute every notebook, ``jobs`` at a time, into a new cache; False if one failed."""
-    notebooks, timeout = toc_notebooks(root), cell_timeout(root)
+    notebooks, timeout = toc.notebooks(root), cell_timeout(root)
     patient_polling()
     shutil.rmtree(cache_dir, ignore_errors=True)
     start = time.perf_counter()

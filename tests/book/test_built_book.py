@@ -14,14 +14,17 @@ import json
 import os
 import posixpath
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+import toc  # noqa: E402  (tools/ is not a package)
+
 HTML = Path(os.environ.get("MEMNB_BOOK_HTML", ROOT / "_build" / "html")).resolve()
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -63,30 +66,7 @@ class Scripts(HTMLParser):
             self._current = None
 
 
-def toc_files(entry: dict | list) -> list[str]:
-    """Every `file:` of a jb-book table of contents, root first."""
-    found: list[str] = []
-    if isinstance(entry, list):
-        for item in entry:
-            found += toc_files(item)
-    elif isinstance(entry, dict):
-        for key in ("root", "file"):
-            if key in entry:
-                found.append(str(entry[key]))
-        for key in ("parts", "chapters", "sections"):
-            if key in entry:
-                found += toc_files(entry[key])
-    return found
-
-
-def strip_suffix(name: str) -> str:
-    for suffix in (".ipynb", ".md", ".rst"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-TOC = [strip_suffix(f) for f in toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))]
+TOC = toc.docnames(ROOT)
 
 
 def page_path(docname: str) -> Path:

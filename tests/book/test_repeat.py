@@ -26,12 +26,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
+import toc  # noqa: E402
 from kernel_polling import patient_polling  # noqa: E402  (the same kernel waits as the build)
 
 BUILD = ROOT / "_build"
@@ -42,14 +42,7 @@ CELL_TIMEOUT = 300  # seconds, as in _config.yml
 WORKERS = min(2, os.cpu_count() or 1)
 
 
-def notebooks_of_toc() -> list[str]:
-    """The docnames in ``_toc.yml`` that are notebooks, in table-of-contents order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [toc["root"], *(entry["file"] for entry in toc.get("chapters", []))]
-    return [n for n in names if (ROOT / f"{n}.ipynb").is_file()]
-
-
-CHAPTERS = notebooks_of_toc()
+CHAPTERS = [p.relative_to(ROOT).with_suffix("").as_posix() for p in toc.notebooks(ROOT)]
 
 if not EXECUTED.is_dir():
     pytest.skip(

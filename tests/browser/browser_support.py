@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -16,6 +15,7 @@ if str(ROOT / "tools") not in sys.path:
     sys.path.insert(0, str(ROOT / "tools"))
 
 import book_browser  # noqa: E402  (tools/ is not a package)
+import toc  # noqa: E402
 
 __all__ = ["book_browser"]
 
@@ -37,26 +37,9 @@ def write_report(name: str, data: dict) -> Path:
     return path
 
 
-def toc_files(entry: dict | list) -> list[str]:
-    """Every `file:` of a jb-book table of contents (root first), without suffix."""
-    found: list[str] = []
-    if isinstance(entry, list):
-        for item in entry:
-            found += toc_files(item)
-    elif isinstance(entry, dict):
-        for key in ("root", "file"):
-            if key in entry:
-                found.append(str(Path(str(entry[key])).with_suffix("")))
-        for key in ("parts", "chapters", "sections"):
-            if key in entry:
-                found += toc_files(entry[key])
-    return found
-
-
 def toc_pages(book: Path = ROOT) -> list[str]:
     """The HTML pages the table of contents of a book asks for, e.g. chapters/intro.html."""
-    toc = yaml.safe_load((book / "_toc.yml").read_text(encoding="utf-8"))
-    return [f"{name}.html" for name in toc_files(toc)]
+    return [f"{name}.html" for name in toc.docnames(book)]
 
 
 def warn_loudly(config: pytest.Config, message: str) -> None:
