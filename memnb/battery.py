@@ -76,7 +76,7 @@ class Profile:
     ``frame`` stacks the frames of all protocols (column ``protocol``, one of
     :data:`PROTOCOLS`, plus each protocol's own columns; ``memory`` holds ``label``).
     ``summary`` holds the five headline numbers, NaN where the memory never reaches the
-    level that defines one; ``notes`` explains those NaNs and any bounds.
+    level that defines one; ``notes`` explains those NaNs, any bounds and diverged trials.
     """
 
     label: str
@@ -335,6 +335,13 @@ def _headlines(frames: dict[str, pd.DataFrame], settings: dict) -> tuple[dict, d
             f"capacity_95 is a lower bound: recall stays >= 95 % up to N = {capacity:g}"
         )
     forgetting = float(frames["forgetting"]["forgetting"].mean())
+    diverged = int(frames["forgetting"]["diverged"].sum())
+    if diverged:
+        notes["forgetting"] = (
+            f"{diverged} of {len(frames['forgetting'])} trials diverged (a read was NaN or "
+            "inf, scored as a miss), so the drop in accuracy measures the divergence more "
+            "than forgetting"
+        )
     first = summaries.first_reaching(frames["dimensions"], "dim", 0.95).iloc[0]
     dim = float(first["crossing"])
     if math.isnan(dim):

@@ -69,6 +69,11 @@ def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -
     item ``i``'s own target is ``candidates[..., i, :]`` (the others are distractors).
     Returns a boolean tensor ``(..., N)``. A zero retrieved vector counts as a miss.
     Ties are broken toward the lowest index, as ``argmax`` does.
+
+    Whatever the inputs' dtype, the answer is that of cosines computed in float64 (float32
+    inputs are exact in float64), so a float32 and a float64 memory holding the same
+    reads score the same; most items are decided by a float32 screen first (see
+    :func:`_screened_nearest`).
     """
     retrieved = _validate.float_type("retrieved", retrieved)
     candidates = _validate.float_type("candidates", candidates)
@@ -87,12 +92,81 @@ def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -
     _validate.same_device(("retrieved", "candidates"), retrieved, candidates)
     _validate.finite("retrieved", retrieved)
     _validate.finite("candidates", candidates)
-    r = torch.nn.functional.normalize(retrieved, dim=-1)
-    c = torch.nn.functional.normalize(candidates, dim=-1)
-    best = (r @ c.transpose(-2, -1)).argmax(dim=-1)
-    own = torch.arange(n, device=retrieved.device)
-    hit = best == own
-    return hit & (retrieved.norm(dim=-1) > 0)
+    if n == 0 or retrieved.shape[-1] == 0:  # no items, or no features: nothing recalled
+        return torch.zeros(retrieved.shape[:-1], dtype=torch.bool, device=retrieved.device)
+    if _exact_float32_matmul(retrieved.device):
+        hit = _screened_nearest(retrieved, candidates)
+    else:
+        hit = _nearest_is_own(retrieved.double(), candidates.double())
+    return hit & (retrieved.abs().amax(dim=-1) > 0)
+
+
+def _nearest_is_own(retrieved: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """Is item ``i`` closest by cosine to candidate ``i``? (ties: the lowest index wins)."""
+    own = torch.arange(retrieved.shape[-2], device=retrieved.device)
+    return (_unit(retrieved) @ _unit(candidates).transpose(-2, -1)).argmax(dim=-1) == own
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    """Rows of ``x`` normalised to norm 1 (zero rows stay zero). Each row is divided by its
+    largest entry first, so that tiny or huge rows get their direction too."""
+    return torch.nn.functional.normalize(_rescaled(x), dim=-1)
+
+
+def _screened_nearest(retrieved: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """:func:`_nearest_is_own` of the vectors in float64, screened in float32.
+
+    Every cosine is first computed in float32, from vectors divided by their largest
+    entry, rounded to float32 and normalised there. Its error is then at most
+    ``(2 d + 7) u`` (``u = 2**-24``: rounding the inputs, the norms, and a sum of ``d``
+    products). Where an item's own score beats every other one by more than twice that
+    bound, or trails one by more, the float64 answer is the same. The trials with an
+    item within that margin are scored again in float64, so the result is that of
+    :func:`_nearest_is_own` on the float64 vectors, at a fraction of its cost. (Zero
+    vectors, which count as misses, are not scored again.)
+    """
+    n, m, d = retrieved.shape[-2], candidates.shape[-2], retrieved.shape[-1]
+    if m == 1:  # one candidate: it is the nearest
+        return torch.ones(retrieved.shape[:-1], dtype=torch.bool, device=retrieved.device)
+    x, y = retrieved.reshape(-1, n, d), candidates.reshape(-1, m, d)
+    r, r_nonzero = _unit_float32(x)
+    c, _ = _unit_float32(y)
+    scores = torch.bmm(r, c.transpose(-2, -1).contiguous())
+    own = scores.diagonal(dim1=-2, dim2=-1).clone()
+    scores.diagonal(dim1=-2, dim2=-1).fill_(-torch.inf)
+    lead = own - scores.amax(dim=-1)
+    margin = 2 * (2 * d + 8) * 2.0**-24  # twice the error bound, with one u to spare
+    hit = lead > margin
+    close = (lead.abs() <= margin) & r_nonzero
+    again = close.any(dim=-1).nonzero().squeeze(-1)
+    if again.numel():
+        hit[again] = _nearest_is_own(x[again].double(), y[again].double())
+    return hit.reshape(retrieved.shape[:-1])
+
+
+def _unit_float32(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of ``x`` as float32 unit vectors (zero rows stay zero), and which are nonzero.
+
+    Each row is divided by its largest entry in float64 or float32 (narrower floats are
+    first converted to float32, exactly), then rounded to float32: one rounding per entry.
+    """
+    if x.dtype != torch.float64:
+        x = x.float()
+    scale = x.abs().amax(dim=-1, keepdim=True)
+    nonzero = scale > 0
+    x = (x / torch.where(nonzero, scale, 1.0)).float()
+    return torch.nn.functional.normalize(x, dim=-1), nonzero.squeeze(-1)
+
+
+def _exact_float32_matmul(device: torch.device) -> bool:
+    """Are float32 products on ``device`` computed in full float32 (no TF32 or bfloat16)?"""
+    if device.type not in ("cpu", "cuda") or torch.get_float32_matmul_precision() != "highest":
+        return False
+    if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32:
+        return False
+    backend = torch.backends.cuda if device.type == "cuda" else torch.backends.mkldnn
+    precision = getattr(getattr(backend, "matmul", None), "fp32_precision", "none")
+    return precision in ("none", "ieee")
 
 
 def nearest_target_recall(
@@ -134,10 +208,10 @@ def nearest_target_recall(
             f"targets must index the {m} candidates (0 <= target < {m}), got values in "
             f"[{int(targets.min())}, {int(targets.max())}]"
         )
-    r = torch.nn.functional.normalize(retrieved, dim=-1)
-    c = torch.nn.functional.normalize(candidates, dim=-1)
-    best = (r @ c.transpose(-2, -1)).argmax(dim=-1)
-    return (best == targets.to(best.device)) & (retrieved.norm(dim=-1) > 0)
+    if n == 0 or retrieved.shape[-1] == 0:  # no items, or no features: nothing recalled
+        return torch.zeros(retrieved.shape[:-1], dtype=torch.bool, device=retrieved.device)
+    best = (_unit(retrieved) @ _unit(candidates).transpose(-2, -1)).argmax(dim=-1)
+    return (best == targets.to(best.device)) & (retrieved.abs().amax(dim=-1) > 0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -88,6 +88,16 @@ def test_unreached_headlines_are_nan():
     assert "NaN" in table.attrs["note"] and "NeverLearns" in table.attrs["note"]
 
 
+def test_diverged_forgetting_trials_are_noted(reader):
+    delta = battery.profile(memnb.DeltaRuleMemory, quick=True)  # its step is too long here
+    trials = delta.protocol("forgetting")
+    assert trials["diverged"].all()
+    assert delta.notes["forgetting"].startswith(f"{len(trials)} of {len(trials)} trials diverged")
+    assert "forgetting" not in reader.notes and not reader.protocol("forgetting")["diverged"].any()
+    table = battery.summary_table([delta])
+    assert "DeltaRuleMemory: " + delta.notes["forgetting"] in table.attrs["note"]
+
+
 def test_same_seed_same_profile(reader):
     again = battery.profile(ReaderMemory, quick=True, label="reader")
     assert_frame_equal(reader.frame, again.frame)

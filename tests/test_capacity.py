@@ -269,6 +269,31 @@ def test_a_memory_written_outside_memnb_runs_through_capacity():
     )
 
 
+@pytest.mark.parametrize(
+    "cls, options",
+    [
+        (memnb.EpisodicMemory, {}),
+        (memnb.ProjectingEpisodicMemory, {"memory_dim": 6}),
+        (memnb.NeuralMemory, {}),
+    ],
+)
+def test_capacity_copies_memnb_memories_into_the_same_state_as_rebuilding_them(cls, options):
+    """Each N starts from one initial state: copied for memnb's classes, rebuilt for a
+    class of any other module. A copy must share nothing with the memory it came from."""
+    built = []
+
+    def __init__(self, *args, **kwargs):
+        built.append(1)
+        cls.__init__(self, *args, **kwargs)
+
+    outside = type("Outside", (cls,), {"__init__": __init__, "__module__": __name__})
+    run = partial(capacity, n_items=[3, 7, 12], steps=(1, 4), trials=3, dim=8, seed=4)
+    rebuilt = run(partial(outside, **options), label="m")
+    assert len(built) == 3  # once per N
+    copied = run(partial(cls, **options), label="m")
+    pd.testing.assert_frame_equal(copied, rebuilt, check_exact=True)
+
+
 class Spy(MatrixAssociativeMemory):
     log: list = []
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -87,6 +89,16 @@ def test_dtype_is_respected():
     assert keys.dtype == values.dtype == torch.float64
 
 
+@pytest.mark.parametrize("kind", ["gaussian", "binary", "unit"])
+def test_same_seed_same_vectors_in_every_dtype(kind):
+    single = data.random_vectors(40, 16, 3, kind=kind, seed=5)
+    double = data.random_vectors(40, 16, 3, kind=kind, seed=5, dtype=torch.float64)
+    if kind == "unit":  # normalised in float64, then rounded
+        torch.testing.assert_close(double.float(), single, rtol=0, atol=0)
+    else:  # drawn in float32: exactly the same numbers
+        assert torch.equal(double, single.double())
+
+
 # ---------------------------------------------------------------------------------------------
 # metrics
 
@@ -164,8 +176,110 @@ def test_recall_zero_vector_is_a_miss():
     assert metrics.nearest_neighbor_recall(retrieved, targets).tolist() == [False, True, True]
 
 
+def _float64_recall(retrieved, candidates):
+    """Nearest-neighbour recall computed the plain way, every cosine in float64."""
+    hits = metrics._nearest_is_own(retrieved.double(), candidates.double())
+    return hits & (retrieved.abs().amax(dim=-1) > 0)
+
+
+def _recall_cases(seed=0, count=150):
+    """Reads near their targets, with zero reads, near-ties, exact ties and extreme scales."""
+    gen = torch.Generator().manual_seed(seed)
+    for case in range(count):
+        t, n, extra, d = (int(torch.randint(1, hi, (), generator=gen)) for hi in (4, 40, 4, 33))
+        candidates = torch.randn(t, n + extra - 1, d, generator=gen, dtype=torch.float64)
+        noise = 3 * float(torch.rand((), generator=gen))
+        retrieved = candidates[:, :n] + noise * torch.randn(t, n, d, generator=gen).double()
+        if case % 5 == 0:
+            retrieved[:, : n // 2] = 0.0
+        if case % 6 == 0:  # rivals within float32 rounding of the own target
+            near = candidates[:, :n] + 1e-9 * torch.randn(t, n, d, generator=gen).double()
+            candidates = torch.cat([candidates[:, :n], near], dim=1)
+            retrieved = candidates[:, :n].clone()
+        if case % 7 == 0:  # exact ties: lowest index wins
+            retrieved, candidates = torch.round(2 * retrieved) / 2, torch.round(candidates)
+        if case % 8 == 0:
+            retrieved, candidates = 1e150 * retrieved, 1e-150 * candidates
+        yield retrieved, candidates
+
+
+def test_recall_is_decided_as_in_float64():
+    for retrieved, candidates in _recall_cases():
+        expected = _float64_recall(retrieved, candidates)
+        assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
+        assert torch.equal(
+            metrics.nearest_neighbor_recall(retrieved[0], candidates[0]), expected[0]
+        )
+
+
+def test_recall_screen_rescores_the_close_items_in_float64(monkeypatch):
+    """A read 1e-7 rad nearer its own target than a rival 1e-3 rad away: the cosines differ
+    by about 1e-10, far below float32 rounding, so only the float64 pass decides it."""
+    theta, phi = 1e-3, 0.5e-3 - 1e-7
+    rival, own = [math.cos(theta), math.sin(theta)], [1.0, 0.0]
+    read = [math.cos(phi), math.sin(phi)]
+    # Trial 2 is clear-cut: a hit and a miss by a wide margin.
+    candidates = torch.tensor([[rival, own], [[1.0, 0.0], [0.0, 1.0]]], dtype=torch.float64)
+    retrieved = torch.tensor([[rival, read], [[1.0, 0.1], [1.0, 0.0]]], dtype=torch.float64)
+    rescored = []
+
+    def spy(r, c):
+        rescored.append(r.shape[0])
+        return nearest_is_own(r, c)
+
+    nearest_is_own = metrics._nearest_is_own
+    monkeypatch.setattr(metrics, "_nearest_is_own", spy)
+    hits = metrics.nearest_neighbor_recall(retrieved, candidates)
+    assert hits.tolist() == [[True, True], [True, False]]
+    assert rescored == [1]  # the first trial only, scored again in float64
+    assert torch.equal(hits, _float64_recall(retrieved, candidates))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_recall_of_narrow_floats_is_that_of_their_float64_values(dtype):
+    for retrieved, candidates in _recall_cases(seed=1, count=40):
+        retrieved, candidates = (x.clamp(-1e4, 1e4).to(dtype) for x in (retrieved, candidates))
+        expected = _float64_recall(retrieved, candidates)
+        assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
+
+
+def test_recall_without_exact_float32_products_is_computed_in_float64():
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("medium")  # products may be rounded to bfloat16
+    try:
+        assert not metrics._exact_float32_matmul(torch.device("cpu"))
+        for retrieved, candidates in _recall_cases(seed=2, count=30):
+            expected = _float64_recall(retrieved, candidates)
+            assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
+    finally:
+        torch.set_float32_matmul_precision(previous)
+    assert metrics._exact_float32_matmul(torch.device("cpu"))
+
+
+def test_recall_of_no_items_or_no_features():
+    assert metrics.nearest_neighbor_recall(torch.zeros(2, 0, 4), torch.zeros(2, 3, 4)).shape == (
+        2,
+        0,
+    )
+    assert not metrics.nearest_neighbor_recall(torch.zeros(3, 0), torch.zeros(3, 0)).any()
+    no_features = metrics.nearest_target_recall(
+        torch.zeros(3, 0), torch.zeros(2, 0), torch.zeros(3, dtype=torch.int64)
+    )
+    assert no_features.tolist() == [False] * 3
+
+
 def test_recall_batched():
     targets = torch.eye(3).expand(2, 3, 3)
     retrieved = torch.stack([torch.eye(3), torch.eye(3)[[2, 1, 0]]])
     recall = metrics.nearest_neighbor_recall(retrieved, targets)
     assert recall.tolist() == [[True, True, True], [False, True, False]]
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e25, 1e38])
+def test_recall_of_tiny_and_huge_float32_reads_follows_their_direction(scale):
+    """Squared entries of these reads under- or overflow float32; their direction counts."""
+    targets = torch.eye(3)
+    reads = scale * targets[[1, 1, 2]]
+    expected = [False, True, True]
+    assert metrics.nearest_neighbor_recall(reads, targets).tolist() == expected
+    assert metrics.nearest_target_recall(reads, targets, torch.arange(3)).tolist() == expected

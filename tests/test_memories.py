@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from functools import partial
 from itertools import pairwise
@@ -498,3 +499,24 @@ def test_matrix_write_builds_no_autograd_graph(cls):
     for _ in range(3):
         memory.update(keys.requires_grad_(True), values)
     assert memory.matrix.grad_fn is None and not memory.matrix.requires_grad
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_slot_memory_steps_with_a_fused_kernel_where_there_is_one(optimizer, monkeypatch):
+    memory = memnb.EpisodicMemory(4, 6, optimizer=optimizer, seed=0)
+    assert memory.optimizer.defaults["fused"] is True
+    slot_module = importlib.import_module("memnb.memories.slot")
+    plain = slot_module._OPTIMIZERS[optimizer]
+
+    def no_fused_kernel(params, lr, fused=None):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be on supported devices")
+        return plain(params, lr=lr)
+
+    monkeypatch.setitem(slot_module._OPTIMIZERS, optimizer, no_fused_kernel)
+    fallback = memnb.EpisodicMemory(4, 6, optimizer=optimizer, seed=0)
+    assert not fallback.optimizer.defaults.get("fused")
+    keys, values = torch.randn(3, 4), torch.randn(3, 4)
+    memory.update(keys, values), fallback.update(keys, values)
+    # The fused and the default step differ only by float rounding.
+    torch.testing.assert_close(memory(keys), fallback(keys), rtol=1e-5, atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
 from numbers import Integral
@@ -10,7 +11,7 @@ import pandas as pd
 import torch
 
 from .. import _validate, data, metrics
-from ..memories import AttentionMemory
+from ..memories import AttentionMemory, BatchedMemory
 from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
 
 READ_CHUNK = 1024  # queries read at once, so that a large store never needs N x N scores at once
@@ -59,8 +60,8 @@ def capacity(
     data_seed, memory_seed = child_seeds(seed, 2)
     all_keys, all_values = data.random_pairs(max(sizes), dim, trials, seed=data_seed, kind=kind)
     rows = []
-    for n in sizes:
-        memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
+    memories = _fresh_memories(factory, len(sizes), dim, trials, memory_seed)
+    for memory, n in zip(memories, sizes, strict=True):
         pairs = (all_keys[:, :n].contiguous(), all_values[:, :n].contiguous())
         keys, values = place_like(memory, *pairs)
         for count in _written(memory, keys, values, counts):
@@ -70,6 +71,23 @@ def capacity(
     frame = pd.concat(rows, ignore_index=True)
     frame = frame.assign(memory=label_of(factory, label), dim=dim, seed=seed)
     return frame[[*frame.columns.drop(["steps", "seed"]), "steps", "seed"]]
+
+
+def _fresh_memories(
+    factory: Factory, count: int, dim: int, trials: int, seed: int
+) -> Iterator[object]:
+    """``count`` memories in the same initial state, one at a time.
+
+    memnb's own memories are built once and copied (building draws the initial state
+    again); any other factory is called again with the same seed.
+    """
+    first = build_memory(factory, dim=dim, trials=trials, seed=seed)
+    own = isinstance(first, BatchedMemory) and type(first).__module__.startswith("memnb.")
+    for i in range(count):
+        if own:  # copies of the untouched first one, which itself goes last
+            yield first if i == count - 1 else copy.deepcopy(first)
+        else:
+            yield first if i == 0 else build_memory(factory, dim=dim, trials=trials, seed=seed)
 
 
 def _counts(steps: object) -> list[int]:
@@ -130,9 +148,9 @@ def _read_all(memory: object, keys: torch.Tensor, expected: torch.Size) -> torch
 def _score(retrieved: torch.Tensor, values: torch.Tensor, n: int) -> pd.DataFrame:
     """Per-trial accuracy, MSE and cosine of the reads of N items.
 
-    The trials are scored a few at a time, so that each group's float64 copies and
-    read-by-value scores (about ``SCORE_BYTES``) stay in cache; every number is computed
-    per trial, so the grouping changes no result.
+    The trials are scored a few at a time, so that each group's read-by-value scores and
+    float64 copies (about ``SCORE_BYTES``) stay in cache; every number is computed per
+    trial, so the grouping changes no result.
     """
     per_trial = 8 * retrieved.shape[-2] * max(values.shape[-2], values.shape[-1])
     parts = [
@@ -166,14 +184,15 @@ def _groups(trials: int, size: int) -> list[tuple[int, int]]:
 def _score_trials(
     retrieved: torch.Tensor, values: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Accuracy, MSE, cosine and divergence of each trial of ``retrieved``, ``(T,)`` each."""
-    retrieved, values = retrieved.double(), values.double()
+    """Accuracy, MSE, cosine and divergence of each trial of ``retrieved``, ``(T,)`` each.
+
+    Recall is decided as in float64 (:func:`memnb.metrics.nearest_neighbor_recall`); MSE
+    and cosine are computed in float64.
+    """
     finite = torch.isfinite(retrieved).all(dim=-1, keepdim=True)
-    # A read that is not finite is a miss: score a zero vector in its place. Dividing
-    # by the largest entry keeps huge (but finite) reads from overflowing the norm.
-    scale = retrieved.abs().amax(dim=-1, keepdim=True)
-    safe = torch.where(finite & (scale > 0), retrieved / torch.where(scale > 0, scale, 1.0), 0.0)
-    hits = metrics.nearest_neighbor_recall(safe, values)
+    # A read that is not finite is a miss: score a zero vector in its place.
+    hits = metrics.nearest_neighbor_recall(torch.where(finite, retrieved, 0.0), values)
+    retrieved, values = retrieved.double(), values.double()
     mse = (retrieved - values).pow(2).mean(dim=(1, 2))
     cosine = metrics.cosine(retrieved, values).mean(dim=1)
     return hits.double().mean(dim=1), mse, cosine, (~finite).any(dim=(1, 2))

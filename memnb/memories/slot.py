@@ -13,6 +13,19 @@ from .base import BatchedMemory, init_generator, per_trial_mse
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
+def _make_optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """``name``'s optimizer over ``params``, as one fused kernel per step where torch has one.
+
+    The fused step does in one pass over the slots what the default one does in about
+    seven, and its results differ from it only by float rounding (one unit in the last
+    place). Devices without a fused kernel get the default step.
+    """
+    try:
+        return _OPTIMIZERS[name](params, lr=lr, fused=True)
+    except RuntimeError:  # no fused kernel for this device or dtype
+        return _OPTIMIZERS[name](params, lr=lr)
+
+
 class EpisodicMemory(BatchedMemory):
     """A memory of ``memory_size`` slots, each a learnable key and a learnable value.
 
@@ -77,15 +90,16 @@ class EpisodicMemory(BatchedMemory):
         values = torch.randn(t, s, self.value_dim, generator=gen, dtype=dtype)
         self.slot_keys = nn.Parameter(keys.to(device))
         self.slot_values = nn.Parameter(values.to(device))
-        self.optimizer = _OPTIMIZERS[optimizer]([self.slot_keys, self.slot_values], lr=self.lr)
+        self.optimizer = _make_optimizer(optimizer, [self.slot_keys, self.slot_values], self.lr)
 
     def _state(self) -> torch.Tensor:
         return self.slot_values
 
     def _weights(self, q: torch.Tensor) -> torch.Tensor:
         """Slot weights of a batched query ``(T, N, d)``: ``(T, N, memory_size)``."""
-        scores = q @ self.slot_keys.transpose(-2, -1)
-        return torch.softmax(scores * (self.beta / math.sqrt(self.key_dim)), dim=-1)
+        # Scaling the N x d queries costs less than scaling the N x memory_size scores.
+        scores = (q * (self.beta / math.sqrt(self.key_dim))) @ self.slot_keys.transpose(-2, -1)
+        return torch.softmax(scores, dim=-1)
 
     def _read(self, q: torch.Tensor) -> torch.Tensor:
         return self._weights(q) @ self.slot_values
