@@ -133,6 +133,23 @@ def test_attention_write_builds_no_autograd_graph_and_reading_changes_nothing():
     assert torch.equal(before, memory.stored_values) and memory.n_stored == 3
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_attention_weights_hold_no_subnormal_numbers_and_reads_do_not_change(dtype):
+    """Sharp reads of many pairs give weights under the smallest normal float; they are
+    zeroed (subnormal numbers slow the CPU's products) without changing a read."""
+    keys, values = random_pairs(300, 16, 2, seed=0, dtype=dtype)
+    memory = AttentionMemory(16, beta=40.0, trials=2, dtype=dtype)
+    memory.update(keys, values)
+    weights = memory.weights(keys)
+    tiny = torch.finfo(dtype).tiny
+    assert ((weights > 0) & (weights < tiny)).sum() == 0 and (weights == 0).any()
+    scores = 40.0 * keys @ keys.transpose(-2, -1)
+    plain = torch.softmax(scores, dim=-1)
+    assert ((plain > 0) & (plain < tiny)).any()  # the case arises
+    torch.testing.assert_close(weights, plain, rtol=1e-5, atol=tiny)
+    torch.testing.assert_close(memory(keys), plain @ values, rtol=1e-5, atol=1e-6)
+
+
 def test_attention_float64_end_to_end():
     memory = AttentionMemory(4, trials=2, dtype=F64)
     keys, values = random_pairs(3, 4, 2, seed=8, dtype=F64)

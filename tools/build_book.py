@@ -11,6 +11,8 @@ then built by ``jupyter-book build`` with myst-nb told to take every notebook fr
 cache (``nb_execution_mode = "cache"``), so nothing is executed twice and nothing from an
 earlier build is used. A notebook that fails stops the build before Sphinx starts, with
 its traceback and its name. Every other option is passed to ``jupyter-book build``.
+Notebooks whose metadata holds ``"memnb": {"execute_first": true}`` are started before
+the others.
 
 The kernels are started from threads of this one process. While several kernels ran at
 once (in these threads, or in the worker processes of Sphinx's own parallel reading), a
@@ -69,9 +71,24 @@ def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, flo
     return notebook, result.time, error
 
 
+def starts_first(path: Path) -> bool:
+    """Does the notebook ask to be executed before the others (``memnb.execute_first``)?"""
+    metadata = nbformat.read(path, as_version=4).metadata
+    return bool(metadata.get("memnb", {}).get("execute_first", False))
+
+
+def execution_order(notebooks: list[Path]) -> list[Path]:
+    """The notebooks that ask to start first, then the others, each in ``_toc.yml`` order.
+
+    With several kernels at once, a long notebook that started last would finish alone
+    while the other cores idle; the Performance appendix, the longest, asks to start first.
+    """
+    return sorted(notebooks, key=lambda path: not starts_first(path))
+
+
 def execute_all(root: Path, jobs: int, cache_dir: Path) -> bool:
     """Execute every notebook, ``jobs`` at a time, into a new cache; False if one failed."""
-    notebooks, timeout = toc.notebooks(root), cell_timeout(root)
+    notebooks, timeout = execution_order(toc.notebooks(root)), cell_timeout(root)
     patient_polling()
     shutil.rmtree(cache_dir, ignore_errors=True)
     start = time.perf_counter()

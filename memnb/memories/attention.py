@@ -85,8 +85,12 @@ class AttentionMemory(BatchedMemory):
             return self._unbatch(self._weights(q))
 
     def _weights(self, q: torch.Tensor) -> torch.Tensor:
-        scores = q @ self.stored_keys.transpose(-2, -1)
-        return torch.softmax(self.beta * scores, dim=-1)
+        # Scaling the N x d queries costs less than scaling the N x stored scores.
+        weights = torch.softmax((self.beta * q) @ self.stored_keys.transpose(-2, -1), dim=-1)
+        # Weights under the smallest normal float are subnormal numbers, which make the
+        # product with the values many times slower on a CPU. They change no read (the
+        # largest weight of a row is at least 1 / stored), so they are set to zero.
+        return weights.masked_fill_(weights < torch.finfo(weights.dtype).tiny, 0.0)
 
     def _read(self, q: torch.Tensor) -> torch.Tensor:
         if self.n_stored == 0:

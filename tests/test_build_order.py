@@ -1,0 +1,36 @@
+"""tools/build_book.py starts the notebooks that ask for it first, the rest in TOC order."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import build_book  # noqa: E402
+import toc  # noqa: E402
+
+
+def _notebook(path: Path, first: bool | None) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    if first is not None:
+        notebook.metadata["memnb"] = {"execute_first": first}
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_notebooks_that_ask_start_first_and_the_rest_keep_their_order(tmp_path):
+    flags = {"a": None, "b": True, "c": False, "d": None, "e": True}
+    paths = [_notebook(tmp_path / f"{name}.ipynb", flag) for name, flag in flags.items()]
+    order = [p.stem for p in build_book.execution_order(paths)]
+    assert order == ["b", "e", "a", "c", "d"]
+
+
+def test_the_book_starts_with_its_performance_appendix():
+    order = build_book.execution_order(toc.notebooks(ROOT))
+    assert order[0].stem == "performance"
+    assert sorted(order) == sorted(toc.notebooks(ROOT))
+    assert [p for p in order[1:]] == [p for p in toc.notebooks(ROOT) if p.stem != "performance"]
