@@ -19,9 +19,6 @@ nothing when the files are already in place with the expected content.
 
 from __future__ import annotations
 
-import argparse
-import json
-import posixpath
 import sys
 from pathlib import Path
 
@@ -29,13 +26,14 @@ from fetch_widget_js import (
     ROOT,
     FetchError,
     Package,
+    command_line,
     download,
+    manifest_holds,
     members,
-    sha256_hex,
+    write_files,
 )
 
 DEFAULT_DEST = ROOT / "_static" / "mathjax"
-MANIFEST = ".manifest.json"
 ENTRY = "es5/tex-mml-chtml.js"
 FOLDERS = ("es5/output/chtml/fonts/woff-v2/", "es5/input/tex/extensions/")
 SUFFIXES = (".js", ".woff")
@@ -87,23 +85,7 @@ def wanted_manifest() -> dict[str, object]:
 
 def up_to_date(dest: Path) -> bool:
     """True when a previous run left every file in place with the recorded content."""
-    try:
-        recorded = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    wanted = wanted_manifest()
-    if recorded.get("layout") != wanted["layout"] or recorded.get("packages") != wanted["packages"]:
-        return False
-    files = recorded.get("files")
-    if not isinstance(files, dict) or ENTRY not in files:
-        return False
-    for name, digest in files.items():
-        try:
-            if sha256_hex((dest / name).read_bytes()) != digest:
-                return False
-        except OSError:
-            return False
-    return True
+    return manifest_holds(dest, wanted_manifest(), (ENTRY,))
 
 
 def fetch(dest: Path, force: bool = False) -> bool:
@@ -111,33 +93,11 @@ def fetch(dest: Path, force: bool = False) -> bool:
     if not force and up_to_date(dest):
         return False
     print(f"fetching {MATHJAX.name}@{MATHJAX.version}", flush=True)
-    out = select_mathjax(members(download(MATHJAX)))
-    for name, content in out.items():
-        target = dest / posixpath.normpath(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(content)
-        tmp.replace(target)
-    manifest = wanted_manifest()
-    manifest["files"] = {name: sha256_hex(content) for name, content in sorted(out.items())}
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(out)} files to {dest}")
+    write_files(dest, select_mathjax(members(download(MATHJAX))), wanted_manifest())
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help="target folder")
-    parser.add_argument("--force", action="store_true", help="download even if up to date")
-    args = parser.parse_args(argv)
-    try:
-        changed = fetch(args.dest, force=args.force)
-    except FetchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not changed:
-        print(f"MathJax already in place in {args.dest}")
-    return 0
+main = command_line(__doc__.splitlines()[0], fetch, DEFAULT_DEST, "MathJax")
 
 
 if __name__ == "__main__":

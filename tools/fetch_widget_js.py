@@ -24,6 +24,7 @@ import sys
 import tarfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,17 +229,17 @@ LICENSE_NAMES = {
 }
 
 
-def up_to_date(dest: Path) -> bool:
-    """True when a previous run left every file in place with the recorded content."""
+def manifest_holds(dest: Path, wanted: dict[str, object], required: tuple[str, ...]) -> bool:
+    """True when dest's manifest records ``wanted`` (layout and packages), names every file
+    of ``required``, and each file it lists is in place with the recorded content."""
     try:
         recorded = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    wanted = wanted_manifest()
     if recorded.get("layout") != wanted["layout"] or recorded.get("packages") != wanted["packages"]:
         return False
     files = recorded.get("files")
-    if not isinstance(files, dict) or "require.js" not in files or "embed-amd.js" not in files:
+    if not isinstance(files, dict) or any(name not in files for name in required):
         return False
     for name, digest in files.items():
         try:
@@ -247,6 +248,46 @@ def up_to_date(dest: Path) -> bool:
         except OSError:
             return False
     return True
+
+
+def write_files(dest: Path, out: dict[str, bytes], wanted: dict[str, object]) -> None:
+    """Write ``out`` (paths below dest) atomically, then the manifest of ``wanted`` + files."""
+    for name, content in out.items():
+        target = dest / posixpath.normpath(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(content)
+        tmp.replace(target)
+    manifest = dict(wanted, files={name: sha256_hex(out[name]) for name in sorted(out)})
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(out)} files to {dest}")
+
+
+def command_line(
+    description: str, fetch: Callable[..., bool], default_dest: Path, what: str
+) -> Callable[[list[str] | None], int]:
+    """A ``main(argv)`` for a fetch script: ``--dest``, ``--force``, exit status 1 on error."""
+
+    def main(argv: list[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(description=description)
+        parser.add_argument("--dest", type=Path, default=default_dest, help="target folder")
+        parser.add_argument("--force", action="store_true", help="download even if up to date")
+        args = parser.parse_args(argv)
+        try:
+            changed = fetch(args.dest, force=args.force)
+        except FetchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if not changed:
+            print(f"{what} already in place in {args.dest}")
+        return 0
+
+    return main
+
+
+def up_to_date(dest: Path) -> bool:
+    """True when a previous run left every file in place with the recorded content."""
+    return manifest_holds(dest, wanted_manifest(), ("require.js", "embed-amd.js"))
 
 
 def fetch(dest: Path, force: bool = False) -> bool:
@@ -259,31 +300,11 @@ def fetch(dest: Path, force: bool = False) -> bool:
         out.update(SELECTORS[pkg.name](members(download(pkg))))
         out[LICENSE_NAMES[pkg.name]] = license_text(pkg)
     dest.mkdir(parents=True, exist_ok=True)
-    for name, content in out.items():
-        target = dest / name
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(content)
-        tmp.replace(target)
-    manifest = wanted_manifest()
-    manifest["files"] = {name: sha256_hex(content) for name, content in sorted(out.items())}
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(out)} files to {dest}")
+    write_files(dest, out, wanted_manifest())
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help="target folder")
-    parser.add_argument("--force", action="store_true", help="download even if up to date")
-    args = parser.parse_args(argv)
-    try:
-        changed = fetch(args.dest, force=args.force)
-    except FetchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not changed:
-        print(f"widget JavaScript already in place in {args.dest}")
-    return 0
+main = command_line(__doc__.splitlines()[0], fetch, DEFAULT_DEST, "widget JavaScript")
 
 
 if __name__ == "__main__":
