@@ -10,7 +10,7 @@ reads of all N keys, each read scored against the N stored values:
   read plus its backward pass, the gradients of the weights, of V and of K
   (3 x 2 N S d), 10 N S d in all;
 - scoring a read compares it by cosine with every stored value, an N x N matrix of dot
-  products in float64 (2 N^2 d).
+  products in float32 (2 N^2 d; the few close calls scored again in float64 are left out).
 
 A multiply-add counts as two FLOPs. Elementwise work (the optimizer step, softmax,
 norms, drawing the data) is left out: it is O(N d + S d) per write, and it is why

@@ -7,7 +7,7 @@ reads per N). The reference does the same number of FLOPs with nothing but batch
 ``torch.matmul`` of the shape that dominates the sweep, ``(T, N, d) @ (T, d, S)`` for
 each N, in the same process and with the same threads. The ratio achieved / matmul is
 the fraction of the machine's matmul speed the whole experiment reaches, with its
-overhead, elementwise work and float64 scoring included.
+overhead, elementwise work and scoring included.
 
 Run: ``python benchmarks/flops.py`` (``--help`` for the options).
 """

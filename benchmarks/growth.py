@@ -160,11 +160,11 @@ def _verdict(r: dict, text: str) -> str:
         return text + (
             f"The measured exponent is lower by {-gap:.2f} ({rates}): much of the time does not "
             f"grow as fast as the FLOPs, the fixed overhead of the call and the work that grows "
-            f"only as N·d (drawing the float64 keys and values, elementwise passes over reads "
+            f"only as N·d (drawing the keys and values, elementwise passes over reads "
             f"and values, and for slots the optimizer step, which grows as S·d).{rest}"
         )
     held = (
-        f"the T·N² float64 score matrix ({TRIALS * n * n * 8 / 2**20:.0f} MiB at the largest "
+        f"the T·N² float32 score matrix ({TRIALS * n * n * 4 / 2**20:.0f} MiB at the largest "
         f"point; the count leaves out its argmax and memory traffic) no longer fits"
         if axis == "N"
         else "the (T, N, d) reads and values and the memory's state no longer fit"

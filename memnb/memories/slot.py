@@ -57,7 +57,7 @@ class EpisodicMemory(BatchedMemory):
         trials: None for one memory with inputs ``(N, d)``, or T independent memories
             with inputs ``(T, N, d)``.
         value_dim: value dimension (defaults to ``dim``).
-        optimizer: ``"adam"`` or ``"sgd"``.
+        optimizer: ``"adam"`` or ``"sgd"`` (torch's fused step where the device has one).
         seed: an int or ``torch.Generator`` for the initial slots (None: torch's global RNG).
         device, dtype: where the slots live and their floating-point type.
     """
