@@ -1,4 +1,4 @@
-"""tools/build_book.py starts the notebooks that ask for it first, the rest in TOC order."""
+"""tools/build_book.py: which notebooks start first, and where the executed ones go."""
 
 from __future__ import annotations
 
@@ -34,3 +34,13 @@ def test_the_book_starts_with_its_performance_appendix():
     assert order[0].stem == "performance"
     assert sorted(order) == sorted(toc.notebooks(ROOT))
     assert [p for p in order[1:]] == [p for p in toc.notebooks(ROOT) if p.stem != "performance"]
+
+
+def test_the_executed_notebooks_go_beside_the_built_book(tmp_path):
+    book = tmp_path / "book"
+    assert build_book.cache_folder(book, ["-W", str(book)]) == book / "_build" / ".jupyter_cache"
+    out = tmp_path / "elsewhere"
+    options = ["-W", "--path-output", str(out), str(book)]
+    assert build_book.cache_folder(book, options) == out / "_build" / ".jupyter_cache"
+    options = [f"--path-output={out}", str(book)]
+    assert build_book.cache_folder(book, options) == out / "_build" / ".jupyter_cache"

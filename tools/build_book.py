@@ -6,7 +6,8 @@ Jupyter Book 1 executes the notebooks one after another while Sphinx reads them.
 executes every notebook of ``_toc.yml`` first, ``--jobs`` at a time (default: the number
 of CPUs), each in a new kernel started from the notebook's folder with the timeout of
 ``_config.yml``, exactly as myst-nb would. The executed notebooks, with their execution
-times, go into a new jupyter-cache folder (``_build/.jupyter_cache``), and the book is
+times, go into a new jupyter-cache folder (``_build/.jupyter_cache``, below
+``--path-output`` when given), and the book is
 then built by ``jupyter-book build`` with myst-nb told to take every notebook from that
 cache (``nb_execution_mode = "cache"``), so nothing is executed twice and nothing from an
 earlier build is used. A notebook that fails stops the build before Sphinx starts, with
@@ -111,6 +112,15 @@ def execute_all(root: Path, jobs: int, cache_dir: Path) -> bool:
     return True
 
 
+def cache_folder(root: Path, options: list[str]) -> Path:
+    """Where the executed notebooks go: ``_build/.jupyter_cache`` beside the built book,
+    below ``--path-output`` when jupyter-book is given one, else below the book's folder."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--path-output", type=Path, default=None)
+    known, _ = parser.parse_known_args(options)
+    return (root if known.path_output is None else known.path_output.resolve()) / CACHE
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=False)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -121,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(sources) != 1:
         parser.error(f"give the book's folder once among the options, got {sources or 'none'}")
     root = Path(sources[0]).resolve()
-    cache_dir = root / CACHE
+    cache_dir = cache_folder(root, rest)
     if not execute_all(root, known.jobs, cache_dir):
         return 1
     overrides = {"nb_execution_mode": "cache", "nb_execution_cache_path": str(cache_dir)}
