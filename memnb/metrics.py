@@ -97,7 +97,7 @@ def nearest_neighbor_recall(retrieved: torch.Tensor, candidates: torch.Tensor) -
     if _exact_float32_matmul(retrieved.device):
         hit = _screened_nearest(retrieved, candidates)
     else:
-        hit = _nearest_is_own(retrieved.double(), candidates.double())
+        hit = _nearest_is_own(_float64(retrieved), _float64(candidates)).to(retrieved.device)
     return hit & (retrieved.abs().amax(dim=-1) > 0)
 
 
@@ -140,7 +140,7 @@ def _screened_nearest(retrieved: torch.Tensor, candidates: torch.Tensor) -> torc
     close = (lead.abs() <= margin) & r_nonzero
     again = close.any(dim=-1).nonzero().squeeze(-1)
     if again.numel():
-        hit[again] = _nearest_is_own(x[again].double(), y[again].double())
+        hit[again] = _nearest_is_own(_float64(x[again]), _float64(y[again])).to(hit.device)
     return hit.reshape(retrieved.shape[:-1])
 
 
@@ -158,15 +158,31 @@ def _unit_float32(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.nn.functional.normalize(x, dim=-1), nonzero.squeeze(-1)
 
 
+def _float64(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float64, moved to the CPU from a device without float64 (Apple's MPS)."""
+    return x.to(device="cpu" if x.device.type == "mps" else x.device, dtype=torch.float64)
+
+
 def _exact_float32_matmul(device: torch.device) -> bool:
-    """Are float32 products on ``device`` computed in full float32 (no TF32 or bfloat16)?"""
-    if device.type not in ("cpu", "cuda") or torch.get_float32_matmul_precision() != "highest":
+    """Are float32 products on ``device`` computed in full float32 (no TF32 or bfloat16)?
+
+    Looks at torch's per-backend setting (``fp32_precision``, which may inherit the global
+    one) and its older global one (``get_float32_matmul_precision``, and ``allow_tf32`` on
+    CUDA); when torch cannot tell (it refuses a mix of the two), the answer is no.
+    """
+    if device.type not in ("cpu", "cuda"):
         return False
-    if device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32:
+    cuda = device.type == "cuda"
+    backend = torch.backends.cuda if cuda else torch.backends.mkldnn
+    try:
+        precision = getattr(backend.matmul, "fp32_precision", "none")
+        if precision == "none":  # inherits torch's global setting
+            precision = getattr(torch.backends, "fp32_precision", "none")
+        legacy = torch.get_float32_matmul_precision()
+        tf32 = cuda and torch.backends.cuda.matmul.allow_tf32
+    except (RuntimeError, AttributeError):
         return False
-    backend = torch.backends.cuda if device.type == "cuda" else torch.backends.mkldnn
-    precision = getattr(getattr(backend, "matmul", None), "fp32_precision", "none")
-    return precision in ("none", "ieee")
+    return precision in ("none", "ieee") and legacy == "highest" and not tf32
 
 
 def nearest_target_recall(

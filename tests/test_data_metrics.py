@@ -256,6 +256,20 @@ def test_recall_without_exact_float32_products_is_computed_in_float64():
     assert metrics._exact_float32_matmul(torch.device("cpu"))
 
 
+def test_recall_with_bfloat16_products_on_the_cpu_backend_is_computed_in_float64():
+    matmul = torch.backends.mkldnn.matmul
+    previous = matmul.fp32_precision
+    matmul.fp32_precision = "bf16"  # the per-backend setting of newer torch
+    try:
+        assert not metrics._exact_float32_matmul(torch.device("cpu"))
+        for retrieved, candidates in _recall_cases(seed=3, count=20):
+            expected = _float64_recall(retrieved, candidates)
+            assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
+    finally:
+        matmul.fp32_precision = previous
+    assert metrics._exact_float32_matmul(torch.device("cpu"))
+
+
 def test_recall_of_no_items_or_no_features():
     assert metrics.nearest_neighbor_recall(torch.zeros(2, 0, 4), torch.zeros(2, 3, 4)).shape == (
         2,
