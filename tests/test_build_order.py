@@ -44,3 +44,17 @@ def test_the_executed_notebooks_go_beside_the_built_book(tmp_path):
     assert build_book.cache_folder(book, options) == out / "_build" / ".jupyter_cache"
     options = [f"--path-output={out}", str(book)]
     assert build_book.cache_folder(book, options) == out / "_build" / ".jupyter_cache"
+
+
+def test_kernels_are_stopped_at_once_after_the_last_cell(tmp_path, monkeypatch):
+    """A polite shutdown sometimes cost 2.5-3.5 s (see tools/kernel_polling.py)."""
+    seen = {}
+
+    def fake_execution(notebook, **options):
+        seen.update(options)
+        return type("Result", (), {"err": None, "time": 0.5, "exc_string": None})()
+
+    monkeypatch.setattr(build_book, "single_nb_execution", fake_execution)
+    notebook, seconds, error = build_book.execute(_notebook(tmp_path / "a.ipynb", None), 30)
+    assert seen["shutdown_kernel"] == "immediate" and seen["timeout"] == 30
+    assert (seconds, error) == (0.5, None)

@@ -43,7 +43,7 @@ from jupyter_book.cli.main import build
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
-from kernel_polling import patient_polling
+from kernel_polling import SHUTDOWN, patient_polling
 
 CACHE = Path("_build") / ".jupyter_cache"
 
@@ -65,6 +65,7 @@ def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, flo
         timeout=timeout,
         allow_errors=False,
         meta_override=True,
+        shutdown_kernel=SHUTDOWN,
     )
     error = None if result.err is None else (result.exc_string or repr(result.err))
     status = "failed" if error else f"executed in {result.time:.2f} s"

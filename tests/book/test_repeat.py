@@ -32,7 +32,7 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import toc  # noqa: E402
-from kernel_polling import patient_polling  # noqa: E402  (the same kernel waits as the build)
+from kernel_polling import SHUTDOWN, patient_polling  # noqa: E402  (as the build does)
 
 BUILD = ROOT / "_build"
 EXECUTED = BUILD / "jupyter_execute"
@@ -75,6 +75,7 @@ def execute(docname: str) -> dict[str, object]:
         timeout=CELL_TIMEOUT,
         kernel_name=notebook.metadata.get("kernelspec", {}).get("name", "python3"),
         resources={"metadata": {"path": str(path.parent)}},
+        shutdown_kernel=SHUTDOWN,
     )
     start = time.perf_counter()
     error = None
