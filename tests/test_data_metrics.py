@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -243,30 +244,36 @@ def test_recall_of_narrow_floats_is_that_of_their_float64_values(dtype):
         assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
 
 
-def test_recall_without_exact_float32_products_is_computed_in_float64():
+@contextmanager
+def _legacy_medium_precision():
+    """torch's global setting: float32 products may be rounded to bfloat16."""
     previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("medium")  # products may be rounded to bfloat16
+    torch.set_float32_matmul_precision("medium")
     try:
-        assert not metrics._exact_float32_matmul(torch.device("cpu"))
-        for retrieved, candidates in _recall_cases(seed=2, count=30):
-            expected = _float64_recall(retrieved, candidates)
-            assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
+        yield
     finally:
         torch.set_float32_matmul_precision(previous)
-    assert metrics._exact_float32_matmul(torch.device("cpu"))
 
 
-def test_recall_with_bfloat16_products_on_the_cpu_backend_is_computed_in_float64():
+@contextmanager
+def _backend_bfloat16():
+    """The per-backend setting of newer torch, for the CPU's matrix products."""
     matmul = torch.backends.mkldnn.matmul
     previous = matmul.fp32_precision
-    matmul.fp32_precision = "bf16"  # the per-backend setting of newer torch
+    matmul.fp32_precision = "bf16"
     try:
-        assert not metrics._exact_float32_matmul(torch.device("cpu"))
-        for retrieved, candidates in _recall_cases(seed=3, count=20):
-            expected = _float64_recall(retrieved, candidates)
-            assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
+        yield
     finally:
         matmul.fp32_precision = previous
+
+
+@pytest.mark.parametrize("inexact", [_legacy_medium_precision, _backend_bfloat16])
+def test_recall_without_exact_float32_products_is_computed_in_float64(inexact):
+    with inexact():
+        assert not metrics._exact_float32_matmul(torch.device("cpu"))
+        for retrieved, candidates in _recall_cases(seed=2, count=25):
+            expected = _float64_recall(retrieved, candidates)
+            assert torch.equal(metrics.nearest_neighbor_recall(retrieved, candidates), expected)
     assert metrics._exact_float32_matmul(torch.device("cpu"))
 
 

@@ -63,6 +63,11 @@ def build(seconds: float, jobs: int) -> None:
     )
 
 
+def skipped_line(report: dict, what: str) -> str:
+    """The summary line of a step that was skipped, or "" when it ran."""
+    return f"- {what} SKIPPED: {report['skipped']}" if report.get("skipped") else ""
+
+
 def summary() -> None:
     built, execution = load("build"), load("execution")
     repeat, browser, lab, fresh = load("repeat"), load("browser"), load("lab"), load("fresh")
@@ -79,22 +84,18 @@ def summary() -> None:
         f"({built['jobs']} chapters at a time)",
         f"- slowest chapter: {slowest} ({chapters[slowest]['seconds']:.1f} s)",
     ]
-    if browser.get("skipped"):
-        lines.append(f"- browser checks SKIPPED: {browser['skipped']}")
-    else:
-        lines.append(
-            f"- in Chromium: {browser['pages']} pages opened, {browser['figures']} figures "
-            f"checked, {browser['links']} internal links checked, {browser['widgets']} widget "
-            f"areas checked, {browser['screenshots']} screenshots"
-        )
-    if lab.get("skipped"):
-        lines.append(f"- JupyterLab checks SKIPPED: {lab['skipped']}")
-    else:
-        lines.append(
-            f"- in JupyterLab: {len(lab['chapters'])} chapters run "
-            f"({', '.join(lab['chapters'])}), {lab['slider_changes']} slider moves redrew "
-            "their figure"
-        )
+    lines.append(
+        skipped_line(browser, "browser checks")
+        or f"- in Chromium: {browser['pages']} pages opened, {browser['figures']} figures "
+        f"checked, {browser['links']} internal links checked, {browser['widgets']} widget "
+        f"areas checked, {browser['screenshots']} screenshots"
+    )
+    lines.append(
+        skipped_line(lab, "JupyterLab checks")
+        or f"- in JupyterLab: {len(lab['chapters'])} chapters run "
+        f"({', '.join(lab['chapters'])}), {lab['slider_changes']} slider moves redrew "
+        "their figure"
+    )
     lines.append(
         f"- fresh clone: `make book` built {fresh['pages']} pages in {fresh['seconds']:.0f} s"
     )
