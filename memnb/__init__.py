@@ -11,36 +11,48 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import data, experiments, metrics, summaries, theory
+from . import claims, data, experiments, metrics, summaries, theory, tuning
 from .memories import (
     AttentionMemory,
+    DeltaNetMemory,
     DeltaRuleMemory,
     EpisodicMemory,
+    GatedDeltaNetMemory,
+    LinearAttentionMemory,
     LoopedMemory,
     MatrixAssociativeMemory,
     Memory,
     NeuralMemory,
     ProjectingEpisodicMemory,
+    SlidingWindowMemory,
+    state_size,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AttentionMemory",
+    "DeltaNetMemory",
     "DeltaRuleMemory",
     "EpisodicMemory",
+    "GatedDeltaNetMemory",
+    "LinearAttentionMemory",
     "LoopedMemory",
     "MatrixAssociativeMemory",
     "Memory",
     "NeuralMemory",
     "ProjectingEpisodicMemory",
+    "SlidingWindowMemory",
     "battery",
+    "claims",
     "data",
     "experiments",
     "metrics",
     "plots",
+    "state_size",
     "summaries",
     "theory",
+    "tuning",
     "widgets",
 ]
 

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import pairwise
 from numbers import Integral, Real
+from typing import TypeVar
 
+import pandas as pd
 import torch
 
+Item = TypeVar("Item")
 
-def positive_int(name: str, value: object) -> int:
-    """Return ``value`` as an int, or raise if it is not a positive integer."""
+
+def positive_int(name: str, value: object, *, allow_zero: bool = False) -> int:
+    """Return ``value`` as an int > 0 (>= 0 with ``allow_zero``), or raise naming ``name``."""
+    what = "an int >= 0" if allow_zero else "a positive int"
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be a positive int, got {value!r} ({type(value).__name__})")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value}")
+        raise TypeError(f"{name} must be {what}, got {value!r} ({type(value).__name__})")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {what}, got {value}")
     return int(value)
 
 
@@ -53,6 +60,50 @@ def number(name: str, value: object) -> float:
     return float(value)
 
 
+def sequence(
+    name: str,
+    value: object,
+    item: Callable[[str, object], Item],
+    expected: str,
+    *,
+    scalar: bool = True,
+    length: int | None = None,
+    distinct: bool = False,
+    increasing: bool = False,
+) -> list[Item]:
+    """``value`` as a non-empty list, each entry checked (and converted) by ``item(name, entry)``.
+
+    ``value`` is an iterable other than a string; with ``scalar`` a lone entry stands for
+    a list of one (of ``length`` copies when ``length`` is given). ``expected`` says in
+    words what the entries are (``"positive ints"``), for the messages. ``length``,
+    ``distinct`` and ``increasing`` (strictly) are further demands on the list.
+    """
+    lone = "one value or " if scalar else ""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        if not scalar or isinstance(value, str | bytes):
+            raise TypeError(
+                f"{name} must be {lone}a sequence of {expected}, "
+                f"got {value!r} ({type(value).__name__})"
+            )
+        return [item(name, value)] * (1 if length is None else length)
+    entries = list(value)
+    if length is not None and len(entries) != length:
+        raise ValueError(
+            f"{name} must be {lone}a sequence of {length} {expected}, "
+            f"got {len(entries)} values: {entries!r}"
+        )
+    if not entries:
+        raise ValueError(
+            f"{name} must hold at least one value, got an empty sequence (expected {expected})"
+        )
+    checked = [item(name, entry) for entry in entries]
+    if distinct and len(set(checked)) != len(checked):
+        raise ValueError(f"{name} must not repeat a value, got {checked}")
+    if increasing and any(b <= a for a, b in pairwise(checked)):
+        raise ValueError(f"{name} must be strictly increasing, got {checked}")
+    return checked
+
+
 def one_of(name: str, value: object, options: Iterable[object]) -> object:
     """Return ``value`` if it is one of ``options``, else raise a ``ValueError``."""
     options = list(options)
@@ -66,6 +117,25 @@ def callable_(name: str, value: object, expected: str) -> object:
     if not callable(value):
         raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
     return value
+
+
+def accepts(factory: object, name: str) -> bool:
+    """Does ``factory`` take a keyword argument ``name`` (or any, through ``**kwargs``)?"""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def require_columns(frame: object, columns: Iterable[str], name: str = "frame") -> pd.DataFrame:
+    """Check that the argument ``name`` is a DataFrame holding the ``columns``; return it."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas.DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
+    return frame
 
 
 def torch_device(name: str, value: object) -> object:

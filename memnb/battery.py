@@ -8,7 +8,6 @@ frame, five headline numbers and a panel figure that sets the memory beside othe
 from __future__ import annotations
 
 import concurrent.futures
-import inspect
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -19,9 +18,9 @@ import pandas as pd
 import torch
 
 from . import _validate, data, experiments, summaries
-from .experiments._build import Factory, accepts_trials, build_memory, child_seeds, place_like
-from .experiments._build import read as checked_read
-from .summaries import _require
+from ._validate import require_columns as _require
+from .experiments._build import Factory, build_memory, child_seeds, place_like
+from .experiments._protocol import read as checked_read
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -180,15 +179,13 @@ def reference_profiles(
     device: str | torch.device | None = None,
     executor: concurrent.futures.Executor | None = None,
 ) -> list[Profile]:
-    """Profiles of memnb's own memory families, with their default settings."""
-    from . import memories
+    """Profiles of memnb's four memory families (from :data:`memnb.memories.MEMORIES`),
+    with their default settings."""
+    from .memories import pick
 
-    families = {
-        "EpisodicMemory": memories.EpisodicMemory,
-        "MatrixAssociativeMemory": memories.MatrixAssociativeMemory,
-        "DeltaRuleMemory": memories.DeltaRuleMemory,
-        "AttentionMemory": memories.AttentionMemory,
-    }
+    families = pick(
+        "EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory", "AttentionMemory"
+    )
     return [
         profile(f, quick=quick, seed=seed, device=device, executor=executor, label=name)
         for name, f in families.items()
@@ -229,7 +226,7 @@ class _OnDevice:
 
     def __init__(self, factory: Factory, device: torch.device) -> None:
         self.factory, self.device = factory, device
-        self.takes_device = _accepts(factory, "device")
+        self.takes_device = _validate.accepts(factory, "device")
         self.__name__ = experiments._build.label_of(factory, None)
 
     def __call__(self, dim: int) -> object:
@@ -261,16 +258,8 @@ def on_device(factory: Factory, device: str | torch.device | None) -> Factory:
     if device is None:
         return factory
     _validate.torch_device("device", device)
-    cls = _OnDeviceTrials if accepts_trials(factory) else _OnDevice
+    cls = _OnDeviceTrials if _validate.accepts(factory, "trials") else _OnDevice
     return cls(factory, torch.device(device))
-
-
-def _accepts(factory: Callable, name: str) -> bool:
-    try:
-        params = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def validate(factory: Factory, *, dim: int = 8, trials: int = 2, n_items: int = 4, seed: int = 0):

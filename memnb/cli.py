@@ -1,6 +1,7 @@
 """Command line: ``python -m memnb profile package.module:factory --out DIR``.
 
-Profiles a memory factory with :func:`memnb.battery.profile`, by default beside the
+Profiles a memory factory (or one of the book's memories by its name in
+:data:`memnb.memories.MEMORIES`) with :func:`memnb.battery.profile`, by default beside the
 reference memories of :func:`memnb.battery.reference_profiles`, and writes into ``DIR``
 the panel figure (PNG), the frame (CSV), the headline table (CSV) and a short report as
 Markdown and as HTML with the figure embedded.
@@ -17,6 +18,7 @@ import html
 import importlib
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -26,6 +28,7 @@ from typing import Any
 import torch
 
 from . import __version__
+from .memories import MEMORIES
 
 FIGURE = "profile.png"
 FRAME = "frame.csv"
@@ -40,11 +43,15 @@ class CLIError(Exception):
 
 
 def factory_path(text: str) -> str:
-    """Check the form ``package.module:attribute`` (an argparse ``type``)."""
+    """Check the form ``package.module:attribute``, or a name in
+    :data:`memnb.memories.MEMORIES` (an argparse ``type``)."""
+    if text in MEMORIES:
+        return text
     module, sep, attribute = text.partition(":")
     if not sep or not module or not attribute or ":" in attribute:
         raise argparse.ArgumentTypeError(
-            f"expected package.module:factory (a module path, one colon, a name), got {text!r}"
+            f"expected package.module:factory (a module path, one colon, a name) or a memory "
+            f"of the book (one of {', '.join(MEMORIES)}), got {text!r}"
         )
     return text
 
@@ -61,8 +68,11 @@ def seed_value(text: str) -> int:
 
 
 def load_factory(path: str) -> Any:
-    """Import ``package.module:attribute`` (the current directory is importable too)."""
-    module_name, _, attribute = factory_path(path).partition(":")
+    """Import ``package.module:attribute`` (the current directory is importable too), or
+    look up a memory of the book by its name in :data:`memnb.memories.MEMORIES`."""
+    if factory_path(path) in MEMORIES:
+        return MEMORIES[path]
+    module_name, _, attribute = path.partition(":")
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)
@@ -133,12 +143,24 @@ def format_number(value: object) -> str:
 def markdown_table(frame: Any) -> str:
     """A pandas frame as a GitHub Markdown table (index as the first column)."""
     index_name = frame.index.name or ""
-    header = [str(index_name), *(str(c) for c in frame.columns)]
+    header = [_markdown_text(str(c)) for c in (index_name, *frame.columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for index, row in frame.iterrows():
-        cells = [str(index), *(format_number(v) for v in row.tolist())]
+        cells = [_markdown_text(str(index)), *(format_number(v) for v in row.tolist())]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _markdown_text(text: str) -> str:
+    """``text`` with the characters that Markdown (and its tables) would read escaped."""
+    return "".join(f"\\{c}" if c in "\\`*_[]<|" else c for c in text)
+
+
+def _markdown_code(text: str) -> str:
+    """``text`` as a Markdown code span, fenced by more backticks than it holds in a row."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def write_report(
@@ -155,7 +177,8 @@ def write_report(
 
     ``profile`` and ``references`` are :class:`memnb.battery.Profile` objects (anything
     with ``label``, ``frame``, ``summary`` and ``figure(references)``); ``table`` is the
-    headline table of all of them. Returns the paths written, by kind.
+    headline table of all of them. The HTML report is the Markdown report rendered by
+    markdown-it, with the figure embedded. Returns the paths written, by kind.
     """
     import matplotlib
 
@@ -178,40 +201,63 @@ def write_report(
             paths["references"], index=False
         )
     table.to_csv(paths["summary"])
+    files = [p.name for p in paths.values()] + [REPORT_MD, REPORT_HTML]
+    text = report_markdown(
+        profile, references, table, command=command, settings=settings, seconds=seconds, files=files
+    )
+    paths["markdown"] = out / REPORT_MD
+    paths["markdown"].write_text(text, encoding="utf-8")
+    paths["html"] = out / REPORT_HTML
+    page = markdown_to_html(
+        text, title=f"Memory profile: {profile.label}", images={FIGURE: paths["figure"]}
+    )
+    paths["html"].write_text(page, encoding="utf-8")
+    return paths
 
+
+def report_markdown(
+    profile: Any,
+    references: Sequence[Any],
+    table: Any,
+    *,
+    command: str,
+    settings: dict[str, object],
+    seconds: float,
+    files: Sequence[str],
+) -> str:
+    """The report as Markdown: headline numbers, the table beside the references, the
+    figure (linked as ``profile.png``) and the list of ``files`` written."""
     from .battery import HEADLINES
 
-    label = str(profile.label)
-    headline_rows = [
-        (key, format_number(profile.summary.get(key)), text) for key, text in HEADLINES.items()
-    ]
+    label = _markdown_text(str(profile.label))
     notes = [f"{key}: {text}" for key, text in getattr(profile, "notes", {}).items()]
     table_note = str(table.attrs.get("note", ""))
     ref_names = ", ".join(str(r.label) for r in references) or "none (--no-references)"
     setting_text = ", ".join(f"{k}={v}" for k, v in settings.items())
-    files = [p.name for p in paths.values()] + [REPORT_MD, REPORT_HTML]
-
-    md = [
+    lines = [
         f"# Memory profile: {label}",
         "",
-        f"Command: `{command}`  ",
-        f"Settings: {setting_text}; memnb {__version__}, torch {torch.__version__}; "
-        f"{seconds:.1f} s.  ",
-        f"Reference memories: {ref_names}.",
+        f"Command: {_markdown_code(command)}  ",
+        f"Settings: {_markdown_text(setting_text)}; memnb {__version__}, "
+        f"torch {torch.__version__}; {seconds:.1f} s.  ",
+        f"Reference memories: {_markdown_text(ref_names)}.",
         "",
         "## Headline numbers",
         "",
         "| number | value | what it measures |",
         "|---|---|---|",
-        *(f"| `{key}` | {value} | {text} |" for key, value, text in headline_rows),
+        *(
+            f"| `{key}` | {format_number(profile.summary.get(key))} | {text} |"
+            for key, text in HEADLINES.items()
+        ),
         "",
-        *(f"- {note}" for note in notes),
+        *(f"- {_markdown_text(note)}" for note in notes),
         *([""] if notes else []),
         "## Beside the references",
         "",
         markdown_table(table),
         "",
-        *([table_note, ""] if table_note else []),
+        *([_markdown_text(table_note), ""] if table_note else []),
         "## Panel figure",
         "",
         f"![Panel figure of {label}]({FIGURE})",
@@ -221,50 +267,40 @@ def write_report(
         *(f"- `{name}`" for name in files),
         "",
     ]
-    paths["markdown"] = out / REPORT_MD
-    paths["markdown"].write_text("\n".join(md), encoding="utf-8")
+    return "\n".join(lines)
 
-    image = base64.b64encode(paths["figure"].read_bytes()).decode("ascii")
-    esc = html.escape
-    rows = "\n".join(
-        f"<tr><td><code>{esc(key)}</code></td><td>{esc(value)}</td><td>{esc(text)}</td></tr>"
-        for key, value, text in headline_rows
-    )
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Memory profile: {esc(label)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
-img {{ max-width: 100%; }}
-</style>
-</head>
-<body>
-<h1>Memory profile: {esc(label)}</h1>
-<p>Command: <code>{esc(command)}</code><br>
-Settings: {esc(setting_text)}; memnb {esc(__version__)}, torch {esc(torch.__version__)};
-{seconds:.1f} s.<br>
-Reference memories: {esc(ref_names)}.</p>
-<h2>Headline numbers</h2>
-<table>
-<tr><th>number</th><th>value</th><th>what it measures</th></tr>
-{rows}
-</table>
-{"".join(f"<p>{esc(note)}</p>" for note in notes)}
-<h2>Beside the references</h2>
-{table.to_html(na_rep="n/a", float_format=format_number, border=0)}
-{f"<p>{esc(table_note)}</p>" if table_note else ""}
-<h2>Panel figure</h2>
-<img alt="Panel figure of {esc(label)}" src="data:image/png;base64,{image}">
-</body>
-</html>
+
+# The look of the HTML report, the only styling it has.
+REPORT_CSS = """\
+body { font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+img { max-width: 100%; }
 """
-    paths["html"] = out / REPORT_HTML
-    paths["html"].write_text(page, encoding="utf-8")
-    return paths
+
+
+def markdown_to_html(text: str, *, title: str, images: dict[str, Path]) -> str:
+    """A standalone HTML page of the Markdown ``text`` (CommonMark with tables).
+
+    Raw HTML in ``text`` is shown as text, not run. Every image whose link is a key of
+    ``images`` is embedded: its link becomes the ``data:`` URI of that PNG file.
+    """
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    for token in tokens:
+        for child in token.children or ():
+            source = child.attrGet("src") if child.type == "image" else None
+            if source in images:
+                data = base64.b64encode(images[source].read_bytes()).decode("ascii")
+                child.attrSet("src", f"data:image/png;base64,{data}")
+    body = md.renderer.render(tokens, md.options, {})
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{REPORT_CSS}</style>\n</head>\n"
+        f"<body>\n{body}</body>\n</html>\n"
+    )
 
 
 def run_profile(args: argparse.Namespace) -> int:
@@ -281,7 +317,7 @@ def run_profile(args: argparse.Namespace) -> int:
         battery.validate(battery.on_device(factory, device), seed=args.seed)
     except Exception as exc:
         raise CLIError(f"{args.factory}: {_one_line(exc)}") from exc
-    label = args.label or args.factory.partition(":")[2].rsplit(".", 1)[-1]
+    label = args.label or args.factory.rpartition(":")[2].rsplit(".", 1)[-1]
     start = time.perf_counter()
     try:
         profile = battery.profile(
@@ -327,8 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument(
         "factory",
         type=factory_path,
-        help="the memory class or factory as package.module:name "
-        "(modules in the current folder are importable)",
+        help="the memory class or factory as package.module:name (modules in the current "
+        f"folder are importable), or one of the book's memories: {', '.join(MEMORIES)}",
     )
     profile.add_argument("--out", required=True, help="folder to write the report into")
     profile.add_argument("--quick", action="store_true", help="fewer trials and sizes (seconds)")

@@ -1,12 +1,13 @@
-"""Generators of keys and values. Every generator takes an explicit seed."""
+"""Generators of keys and values, each with an explicit seed, and reference data of people."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from numbers import Integral
 
+import pandas as pd
 import torch
 
 from . import _validate
@@ -16,6 +17,7 @@ __all__ = [
     "context_pairs",
     "ContextPairs",
     "generator",
+    "human_lag_crp",
     "nonlinearity",
     "random_pairs",
     "random_projection",
@@ -166,14 +168,7 @@ class Task:
 
 def _sizes(name: str, value: object, n_tasks: int) -> list[int]:
     """One positive size per task, from an int (the same for all) or a sequence."""
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        if len(value) != n_tasks:
-            raise ValueError(
-                f"{name} must be an int or a sequence of {n_tasks} ints (one per task), "
-                f"got {len(value)} values: {list(value)!r}"
-            )
-        return [_split_size(name, v) for v in value]
-    return [_split_size(name, value)] * n_tasks
+    return _validate.sequence(name, value, _split_size, "ints (one per task)", length=n_tasks)
 
 
 def _split_size(name: str, value: object) -> int:
@@ -518,3 +513,28 @@ def context_pairs(
     return ContextPairs(
         fin(contexts), fin(keys), fin(values), fin(key_map), fin(value_map), nonlinearity
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference data: free recall by people, bundled with psifr
+
+HUMAN_STUDIES = ("Morton2013", "peers_notask")
+
+
+def human_lag_crp(study: str = "Morton2013") -> pd.DataFrame:
+    """The lag-CRP of a human free-recall data set bundled with psifr (read offline).
+
+    ``study`` is ``"Morton2013"`` or ``"peers_notask"``. Returns the frame of
+    :func:`memnb.summaries.lag_crp`, one row per participant and lag (computed once, then
+    cached), to hold a model's lag-CRP against.
+    """
+    if study not in HUMAN_STUDIES:
+        raise ValueError(f"study must be one of {HUMAN_STUDIES}, got {study!r}")
+    return _human_lag_crp(study).copy()
+
+
+@cache
+def _human_lag_crp(study: str) -> pd.DataFrame:
+    from psifr import fr
+
+    return fr.lag_crp(fr.merge_free_recall(fr.sample_data(study))).reset_index()

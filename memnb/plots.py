@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from . import _validate
-from .summaries import _require
+from ._validate import require_columns as _require
 
 __all__ = [
     "accuracy_heatmap",
@@ -21,8 +21,10 @@ __all__ = [
     "capacity_points",
     "chain_curve",
     "dimension_heatmap",
+    "dimension_panels",
     "forgetting_trace",
     "key_panels",
+    "key_recall_panels",
     "lag_crp_curve",
     "learning_curve",
     "probe_strip",
@@ -306,7 +308,7 @@ def accuracy_heatmap(matrix: object, *, ax: Axes | None = None, title: str | Non
     """The mean accuracy matrix ``R[i, j]`` over trials as an annotated heatmap.
 
     ``matrix`` is ``(trials, T, T)`` (a tensor or an array, e.g. from
-    :func:`memnb.experiments.accuracy_matrix`): row ``i`` is after learning task ``i + 1``,
+    :func:`memnb.summaries.accuracy_matrix`): row ``i`` is after learning task ``i + 1``,
     column ``j`` the task tested.
     """
     try:
@@ -457,12 +459,19 @@ def capacity_panels(
     *,
     hue: str | None = "memory",
     threshold: float | None = 0.95,
+    mark: float | None = None,
     title: str | None = None,
 ):
     """Recall accuracy, MSE (log scale) and cosine distance against N, side by side.
 
-    Returns ``(figure, axes)``; the legend is drawn once, in the first panel.
+    ``mark`` draws a dotted vertical line at that N in every panel (e.g. the capacity;
+    None or NaN: no line). Returns ``(figure, axes)``; the legend is drawn once, in the
+    first panel.
     """
+    if isinstance(mark, float) and np.isnan(mark):
+        mark = None
+    if mark is not None:
+        mark = _validate.positive_float("mark", mark)
     fig, axes = subplots(3, width=4.4, height=3.6)
     capacity_curve(frame, "accuracy", hue=hue, ax=axes[0], threshold=threshold)
     capacity_curve(frame, "mse", hue=hue, ax=axes[1], logy=True)
@@ -470,6 +479,9 @@ def capacity_panels(
     for ax in axes[1:]:
         if ax.get_legend() is not None:
             ax.get_legend().remove()
+    if mark is not None:
+        for ax in axes:
+            ax.axvline(mark, color="k", ls=":", lw=1)
     if title:
         fig.suptitle(title)
     return fig, axes
@@ -648,6 +660,25 @@ def key_panels(
     return fig, axes
 
 
+def key_recall_panels(frame: pd.DataFrame, *, title: str | None = None):
+    """Recall accuracy and cosine against N for a one-memory
+    :func:`memnb.experiments.key_recall` frame: stored pairs and unseen contexts as two
+    lines in each panel, with 95 % bands over trials.
+
+    Returns ``(figure, axes)``; the legend is drawn once, in the first panel.
+    """
+    _require(frame, ["tested", "n_items", "accuracy", "cosine"])
+    frame = frame.assign(measure=frame["tested"].map(TESTED))
+    fig, axes = subplots(2, width=4.6, height=3.6)
+    for ax, y in zip(axes, ("accuracy", "cosine"), strict=True):
+        capacity_curve(frame, y, hue="measure", ax=ax)
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[1].get_legend().remove()
+    if title:
+        fig.suptitle(title)
+    return fig, axes
+
+
 # ---------------------------------------------------------------------------------------------
 # Embedding dimensions
 
@@ -679,6 +710,34 @@ def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | 
             ax.set_yscale("log")
         if ax is not axes[0] and ax.get_legend() is not None:
             ax.get_legend().remove()
+    if title:
+        fig.suptitle(title)
+    return fig, axes
+
+
+def dimension_panels(
+    sweep: pd.DataFrame, trace: pd.DataFrame, *, threshold: float = 0.95, title: str | None = None
+):
+    """Left: recall against the token dimension (a :func:`memnb.experiments.token_dimensions`
+    frame ``sweep``), dotted at ``threshold``. Middle and right: the memory's own loss (log
+    scale) and token recall against the number of writes, for a one-design
+    :func:`memnb.experiments.projection_trace` frame ``trace``. 95 % bands over trials.
+
+    Returns ``(figure, axes)``.
+    """
+    _require(sweep, ["dim", "accuracy", "memory"], "sweep")
+    _require(trace, ["step", "loss", "accuracy"], "trace")
+    threshold = _validate.number("threshold", threshold)
+    fig, axes = subplots(3, width=4.4, height=3.6)
+    left, mid, right = axes
+    sweep_curve(sweep, "dim", "accuracy", ax=left, logx=True, xlabel="token dimension d")
+    left.axhline(threshold, color="k", ls=":", lw=1)
+    left.set_ylabel(TRACE_LABELS["accuracy"])
+    for ax, y in ((mid, "loss"), (right, "accuracy")):
+        sweep_curve(trace, "step", y, hue=None, ax=ax, xlabel="writes of all N pairs")
+        ax.set_ylabel(TRACE_LABELS[y])
+    mid.set_yscale("log")
+    right.set_ylim(-0.02, 1.02)
     if title:
         fig.suptitle(title)
     return fig, axes

@@ -6,24 +6,23 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
-from . import _validate
+from . import _validate, metrics
 
 __all__ = [
+    "accuracy_matrix",
     "capacity_at",
+    "continual_scores",
+    "crp_at",
     "first_reaching",
+    "lag_crp",
     "mean_curve",
     "steps_to_fraction",
 ]
 
-
-def _require(frame: pd.DataFrame, columns: list[str], name: str = "frame") -> None:
-    """Check that the argument ``name`` is a DataFrame with the ``columns``."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas.DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}; it has {list(frame.columns)}")
+SEQUENCE_COLUMNS = ["trial", "after_task", "task", "accuracy"]  # of a task_sequence frame
+PSIFR_COLUMNS = ["subject", "list", "trial_type", "position", "item"]  # of a psifr table
 
 
 def mean_curve(frame: pd.DataFrame, by: str | None = "memory", y: str = "mse") -> pd.DataFrame:
@@ -31,7 +30,7 @@ def mean_curve(frame: pd.DataFrame, by: str | None = "memory", y: str = "mse") -
 
     NaN is not skipped: a step where any trial is NaN has a NaN mean.
     """
-    _require(frame, ["step", y] + ([by] if by else []))
+    _validate.require_columns(frame, ["step", y] + ([by] if by else []))
     if by is None:
         return frame.groupby("step")[y].mean(skipna=False).to_frame(y)
     means = frame.groupby([by, "step"], sort=False)[y].mean(skipna=False)
@@ -96,7 +95,7 @@ def capacity_at(
     n_boot = _validate.positive_int("n_boot", n_boot)
     seed = _validate.seed(seed)
     keys = [] if by is None else [by] if isinstance(by, str) else list(by)
-    _require(frame, [*keys, "n_items", y] + (["trial"] if ci is not None else []))
+    _validate.require_columns(frame, [*keys, "n_items", y] + (["trial"] if ci is not None else []))
     if len(frame) == 0:
         raise ValueError("frame has no rows")
     rng = np.random.default_rng(seed)
@@ -174,7 +173,7 @@ def first_reaching(
     """
     if not 0 < _validate.number("threshold", threshold) <= 1:
         raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
-    _require(frame, [x, y] + ([by] if by else []))
+    _validate.require_columns(frame, [x, y] + ([by] if by else []))
     if len(frame) == 0:
         raise ValueError("frame has no rows")
     if (frame[x] <= 0).any():
@@ -201,3 +200,85 @@ def first_reaching(
     result = pd.DataFrame.from_dict(rows, orient="index")
     result.index.name = by
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Continual learning: the accuracy matrix R[i, j] of a task sequence and its scores
+
+
+def accuracy_matrix(frame: pd.DataFrame) -> torch.Tensor:
+    """The accuracy matrices of a :func:`~memnb.experiments.task_sequence` frame:
+    ``(trials, T, T)`` float64, ``R[t, i, j]`` the accuracy on task ``j + 1`` after
+    learning task ``i + 1`` in trial ``t``.
+
+    The frame must hold one run (one memory and setting): one row per trial and pair.
+    """
+    return _one_run(_validate.require_columns(frame, SEQUENCE_COLUMNS))
+
+
+def _one_run(frame: pd.DataFrame) -> torch.Tensor:
+    """:func:`accuracy_matrix` of a frame known to hold its columns."""
+    trials, n = frame["trial"].nunique(), frame["after_task"].nunique()
+    if len(frame) != trials * n * n or frame["task"].nunique() != n:
+        raise ValueError(
+            f"frame must hold one run: trials x T x T = {trials} x {n} x {n} rows, got "
+            f"{len(frame)}; select one memory and setting first"
+        )
+    ordered = frame.sort_values(["trial", "after_task", "task"])
+    values = torch.tensor(ordered["accuracy"].to_numpy(), dtype=torch.float64)
+    return values.reshape(trials, n, n)
+
+
+def continual_scores(frame: pd.DataFrame, by: str | None = "memory") -> pd.DataFrame:
+    """Average accuracy, backward transfer and forgetting of each trial of a
+    :func:`~memnb.experiments.task_sequence` frame (see :mod:`memnb.metrics` for the
+    definitions).
+
+    ``frame`` may hold several runs told apart by the column ``by`` (one memory each,
+    say). Returns one row per run and trial with columns ``by`` (unless None),
+    ``trial``, ``average_accuracy``, ``backward_transfer`` and ``forgetting``.
+    """
+    _validate.require_columns(frame, [by, *SEQUENCE_COLUMNS] if by else SEQUENCE_COLUMNS)
+    runs = frame.groupby(by, sort=False) if by else [(None, frame)]
+    scores = []
+    for name, run in runs:
+        matrix = _one_run(run)
+        scores.append(
+            pd.DataFrame(
+                {
+                    "trial": sorted(run["trial"].unique()),
+                    "average_accuracy": metrics.average_accuracy(matrix).numpy(),
+                    "backward_transfer": metrics.backward_transfer(matrix).numpy(),
+                    "forgetting": metrics.forgetting_measure(matrix).numpy(),
+                }
+            )
+        )
+        if by:
+            scores[-1].insert(0, by, name)
+    return pd.concat(scores, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Free recall: the lag-CRP of a table in psifr's format
+
+
+def lag_crp(table: pd.DataFrame) -> pd.DataFrame:
+    """psifr's lag-CRP of a psifr table (:func:`memnb.experiments.free_recall` makes one):
+    ``fr.merge_free_recall`` then ``fr.lag_crp``.
+
+    Returns psifr's frame, one row per subject and lag, with columns
+    ``subject, lag, prob, actual, possible``.
+    """
+    _validate.require_columns(table, PSIFR_COLUMNS, "table")
+    from psifr import fr
+
+    return fr.lag_crp(fr.merge_free_recall(table)).reset_index()
+
+
+def crp_at(crp: pd.DataFrame, lags: Sequence[int] = (-1, 1)) -> pd.Series:
+    """Mean lag-CRP over subjects at the given lags (subjects without a possible transition
+    at a lag are left out of that lag's mean)."""
+    _validate.require_columns(crp, ["lag", "prob"], "crp")
+    lags = _validate.sequence("lags", lags, _validate.number, "lags (numbers)", scalar=False)
+    means = crp.groupby("lag")["prob"].mean()
+    return means.reindex(lags)

@@ -10,7 +10,6 @@ import pandas as pd
 import torch
 
 from . import _validate
-from .summaries import _require
 
 __all__ = [
     "attention_weight",
@@ -20,6 +19,7 @@ __all__ = [
     "hebbian_cosine",
     "hebbian_recall",
     "least_squares_cosine",
+    "stable_lr",
 ]
 
 
@@ -31,7 +31,7 @@ def _start_and_steps(
     A run is one trial of one setting: the rows that share the ``by`` columns.
     """
     keys = list(by)
-    _require(frame, [*keys, "step", "mse", "key_sq_norm"])
+    _validate.require_columns(frame, [*keys, "step", "mse", "key_sq_norm"])
     mse0 = frame[frame["step"] == 0].set_index(keys)["mse"]
     if not mse0.index.is_unique:
         raise ValueError(f"the columns {keys} do not identify one run per trial; pass by=")
@@ -165,6 +165,24 @@ def gram_eigenvalue_edges(
     ratio = np.sqrt(_items(n_items) / _validate.positive_float("dim", dim))
     _validate.positive_float("key_sq_norm", key_sq_norm)
     return key_sq_norm * (1.0 - ratio) ** 2, key_sq_norm * (1.0 + ratio) ** 2
+
+
+def stable_lr(
+    n_items: int, dim: int, *, context_dim: int | None = None, key_rank: int | None = None
+) -> float:
+    """A delta-rule step for bulk writes of up to ``n_items`` keys of
+    :func:`memnb.data.context_pairs`: ``1 / lambda_max`` of ``K^T K``.
+
+    The keys span ``r = min(dim, context_dim, key_rank)`` dimensions with squared norm
+    about ``dim``, so ``lambda_max`` is near the Marchenko-Pastur edge
+    ``dim (1 + sqrt(N / r))^2`` (:func:`gram_eigenvalue_edges`); a step below
+    ``2 / lambda_max`` shrinks the error along every direction.
+    """
+    n_items = _validate.positive_int("n_items", n_items)
+    dim = _validate.positive_int("dim", dim)
+    r = dim if context_dim is None else min(dim, _validate.positive_int("context_dim", context_dim))
+    r = r if key_rank is None else min(r, _validate.positive_int("key_rank", key_rank))
+    return 1.0 / (dim * (1.0 + (n_items / r) ** 0.5) ** 2)
 
 
 def attention_weight(

@@ -179,5 +179,7 @@ def test_summary_table_and_figure(reader):
 
 def test_reference_profiles_are_memnb_families():
     refs = battery.reference_profiles(quick=True)
-    assert [p.label for p in refs][:2] == ["EpisodicMemory", "MatrixAssociativeMemory"]
+    families = ["EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory", "AttentionMemory"]
+    assert [p.label for p in refs] == families
+    assert set(families) <= set(memnb.memories.MEMORIES)  # read from the book's registry
     assert all(isinstance(p.frame, pd.DataFrame) and tuple(p.summary) == KEYS for p in refs)

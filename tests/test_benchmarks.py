@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-import memnb.experiments  # noqa: F401  (loads memnb.experiments.capacity)
+from memnb.experiments import _protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
@@ -157,12 +157,11 @@ def test_capacity_one_n_per_run_gives_a_ratio_per_n_and_memory(report):
 
 @pytest.mark.parametrize("trials_", [1, 2, 7])
 def test_scoring_capacity_reads_in_groups_of_trials_changes_no_number(monkeypatch, trials_):
-    capacity = sys.modules["memnb.experiments.capacity"]
     gen = torch.Generator().manual_seed(3)
     values = torch.randn(trials_, 5, 4, generator=gen)
     reads = values + torch.randn(trials_, 5, 4, generator=gen)
     reads[-1, 0, 0] = float("inf")
-    monkeypatch.setattr(capacity, "SCORE_BYTES", 1 << 40)  # one group
-    whole = capacity._score(reads, values, 5)
-    monkeypatch.setattr(capacity, "SCORE_BYTES", 1)  # groups of two or three trials
-    assert capacity._score(reads, values, 5).equals(whole)
+    monkeypatch.setattr(_protocol, "SCORE_BYTES", 1 << 40)  # one group
+    whole = _protocol.score(reads, values, 5)
+    monkeypatch.setattr(_protocol, "SCORE_BYTES", 1)  # groups of two or three trials
+    assert _protocol.score(reads, values, 5).equals(whole)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from functools import partial
@@ -16,7 +15,7 @@ from readers import HebbianNoTrials
 import memnb
 from memnb import AttentionMemory, MatrixAssociativeMemory, summaries, theory
 from memnb.data import random_pairs, random_vectors
-from memnb.experiments import attention_weights, capacity, sweep
+from memnb.experiments import _protocol, attention_weights, capacity, sweep
 
 F64 = torch.float64
 COLUMNS = [
@@ -345,10 +344,8 @@ def test_capacity_steps_as_a_sequence_matches_separate_runs():
 
 
 def test_capacity_reads_a_large_store_in_chunks(monkeypatch):
-    module = importlib.import_module("memnb.experiments.capacity")  # the name is the function's
-
     whole = capacity(AttentionMemory, [10], steps=1, trials=2, dim=4, seed=1)
-    monkeypatch.setattr(module, "READ_CHUNK", 3)
+    monkeypatch.setattr(_protocol, "READ_CHUNK", 3)
     chunked = capacity(AttentionMemory, [10], steps=1, trials=2, dim=4, seed=1)
     pd.testing.assert_frame_equal(whole, chunked)
 
@@ -394,7 +391,7 @@ def test_attention_weight_theory_matches_the_measurement():
         (lambda: capacity(AttentionMemory, [2.5]), TypeError, r"n_items.*2\.5"),
         (lambda: capacity(AttentionMemory, "abc"), TypeError, r"n_items.*str"),
         (lambda: capacity(AttentionMemory, [4], steps=0), ValueError, r"steps.*0"),
-        (lambda: capacity(AttentionMemory, [4], steps=()), ValueError, r"steps.*none"),
+        (lambda: capacity(AttentionMemory, [4], steps=()), ValueError, r"steps.*empty"),
         (lambda: capacity(AttentionMemory, [4], steps=(5, 2)), ValueError, r"steps.*increasing"),
         (lambda: capacity(AttentionMemory, [4], trials=0), ValueError, r"trials.*0"),
         (lambda: capacity(AttentionMemory, [4], dim=-1), ValueError, r"dim.*-1"),
@@ -607,7 +604,7 @@ def test_capacity_figure_and_explorer(monkeypatch):
 
     from memnb import widgets
 
-    for memory in widgets.CAPACITY_MEMORIES:
+    for memory in widgets.FAMILIES:
         fig = widgets.capacity_figure(memory, max_items=16, dim=8, steps=2, trials=4)
         assert isinstance(fig, Figure) and len(fig.axes) == 3
         assert memory in fig.get_suptitle()

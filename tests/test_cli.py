@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import base64
 import subprocess
 import sys
 import textwrap
+from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -13,6 +16,7 @@ import pytest
 
 from memnb import cli
 from memnb.battery import HEADLINES
+from memnb.memories import MEMORIES
 
 # A reader's memory, defined outside memnb, and memories that break the protocol.
 MODULE = textwrap.dedent(
@@ -55,6 +59,36 @@ MODULE = textwrap.dedent(
     NOT_A_FACTORY = 3
     """
 )
+
+
+class Page(HTMLParser):
+    """The tables (rows of cell texts) and the image sources of an HTML page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.images: list[str] = []
+        self._cell: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
 
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -103,13 +137,20 @@ def test_report_states_the_five_headline_numbers(report):
     summary = pd.read_csv(out / "summary.csv", index_col=0)
     assert list(summary.index) == ["Reader"]
     markdown = (out / "report.md").read_text()
-    page = (out / "report.html").read_text()
+    page = Page((out / "report.html").read_text())
     assert "profile.png" in markdown
-    assert 'src="data:image/png;base64,' in page
-    for key, value in zip(HEADLINES, summary.loc["Reader"], strict=True):
+    assert page.images == ["data:image/png;base64," + base64_of(out / "profile.png")]
+    headlines, beside = page.tables
+    assert headlines[0] == ["number", "value", "what it measures"]
+    for row, key, value in zip(headlines[1:], HEADLINES, summary.loc["Reader"], strict=True):
         number = cli.format_number(value)
         assert f"| `{key}` | {number} |" in markdown
-        assert f"<td><code>{key}</code></td><td>{number}</td>" in page
+        assert row == [key, number, HEADLINES[key]]
+    assert [row[0] for row in beside[1:]] == ["Reader"]
+
+
+def base64_of(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 @pytest.mark.parametrize(
@@ -202,6 +243,32 @@ def test_write_report_formats_missing_and_whole_numbers(tmp_path):
         "report.html",
     }
     markdown = (tmp_path / "report.md").read_text()
-    for key, shown in zip(HEADLINES, ["3", "n/a", "0.125", "48", "0.9995"], strict=True):
-        assert f"| `{key}` | {shown} |" in markdown
+    shown = ["3", "n/a", "0.125", "48", "0.9995"]
+    rows = list(zip(HEADLINES, shown, strict=True))
+    for key, number in rows:
+        assert f"| `{key}` | {number} |" in markdown
     assert "Reference memories: Other." in markdown
+    # The HTML page is the same report: real tables, and the figure embedded in it.
+    page = Page((tmp_path / "report.html").read_text())
+    headlines, beside = page.tables
+    assert [row[:2] for row in headlines[1:]] == [[key, number] for key, number in rows]
+    assert beside[1:] == [["Mine", *shown], ["Other", *shown]]
+    assert page.images == ["data:image/png;base64," + base64_of(tmp_path / "profile.png")]
+
+
+def test_html_report_shows_markup_in_labels_as_text(tmp_path):
+    values = dict.fromkeys(HEADLINES, 1.0)
+    mine = FakeProfile("<b>Mine</b> | *x*", values)
+    table = pd.DataFrame.from_dict({mine.label: list(values.values())}, orient="index")
+    cli.write_report(tmp_path, mine, [], table, command="a `b`", settings={}, seconds=0.0)
+    text = (tmp_path / "report.html").read_text()
+    assert "<b>" not in text and "&lt;b&gt;Mine&lt;/b&gt; | *x*" in text
+    page = Page(text)
+    assert page.tables[1][1][0] == "<b>Mine</b> | *x*"  # one cell, however the label reads
+    assert "<code>a `b`</code>" in text
+
+
+def test_a_memory_of_the_book_is_named_without_a_module():
+    assert cli.load_factory("DeltaRuleMemory") is MEMORIES["DeltaRuleMemory"]
+    with pytest.raises(argparse.ArgumentTypeError, match="one of EpisodicMemory, Matrix"):
+        cli.factory_path("Hopfield")

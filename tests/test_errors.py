@@ -37,19 +37,27 @@ from memnb import (
     plots,
     summaries,
     theory,
+    tuning,
     widgets,
 )
+from memnb.claims import Claims
 from memnb.memories import BatchedMemory
+from memnb.memories.deltanet import DeltaNetMemory, GatedDeltaNetMemory
+from memnb.memories.linear_attention import LinearAttentionMemory
+from memnb.memories.size import state_size
+from memnb.memories.sliding import SlidingWindowMemory
 
 F32, F64 = torch.float32, torch.float64
 MODULES = (
     memnb,
+    memnb.claims,
     memnb.memories,
     memnb.experiments,
     data,
     metrics,
     summaries,
     theory,
+    tuning,
     plots,
     widgets,
     battery,
@@ -130,6 +138,34 @@ def p(*shape):
 
 E = experiments
 CASES = [
+    (
+        Claims,
+        "a string as the publishing function of claims",
+        lambda: Claims(publish="glue"),
+        TypeError,
+        r"publish must be a function of \(name, value\) or None, got str",
+    ),
+    (
+        Claims.glue,
+        "a list glued as a number",
+        lambda: Claims().glue(cap=[1, 2]),
+        TypeError,
+        r"cap must be a number or a string, got list",
+    ),
+    (
+        Claims.check,
+        "a claim whose condition is a float",
+        lambda: Claims().check("capacity grows", 0.3),
+        TypeError,
+        r"condition of 'capacity grows'.*bool.*float",
+    ),
+    (
+        Claims.table,
+        "the table of a chapter that checked nothing",
+        lambda: Claims().table(),
+        ValueError,
+        r"no claim has been checked",
+    ),
     # --- memories: constructors ---------------------------------------------------------
     (EpisodicMemory, "negative dim", lambda: EpisodicMemory(-3), ValueError, r"dim.*-3"),
     (DeltaRuleMemory, "zero dim", lambda: DeltaRuleMemory(0), ValueError, r"dim.*\b0\b"),
@@ -243,6 +279,48 @@ CASES = [
         lambda: AttentionMemory(8, beta=-2.0),
         ValueError,
         r"beta.*>= 0.*-2",
+    ),
+    (
+        DeltaNetMemory,
+        "a DeltaNet beta above one",
+        lambda: DeltaNetMemory(8, beta=1.5),
+        ValueError,
+        r"beta.*\(0, 1\].*1\.5",
+    ),
+    (
+        GatedDeltaNetMemory,
+        "a Gated DeltaNet alpha of zero",
+        lambda: GatedDeltaNetMemory(8, alpha=0),
+        ValueError,
+        r"alpha.*> 0.*\b0\.0",
+    ),
+    (
+        LinearAttentionMemory,
+        "an unknown feature map",
+        lambda: LinearAttentionMemory(8, feature_map="relu"),
+        ValueError,
+        r"feature_map.*one of.*'identity', 'elu\+1', 'dpfp'.*'relu'",
+    ),
+    (
+        LinearAttentionMemory.features,
+        "features of keys of the wrong dimension",
+        lambda: LinearAttentionMemory(8, feature_map="dpfp").features(x(3, 5)),
+        ValueError,
+        rf"keys.*last dimension 8.*{p(3, 5)}",
+    ),
+    (
+        SlidingWindowMemory,
+        "a window of no pairs",
+        lambda: SlidingWindowMemory(8, window=0),
+        ValueError,
+        r"window.*positive int.*\b0\b",
+    ),
+    (
+        state_size,
+        "the state size of an object without state_size",
+        lambda: state_size(object()),
+        TypeError,
+        r"object without one.*def state_size\(self\) -> int",
     ),
     (
         NeuralMemory,
@@ -689,20 +767,6 @@ CASES = [
         r"trials.*positive int.*\b0\b",
     ),
     (
-        E.accuracy_matrix,
-        "an accuracy matrix from a frame without tasks",
-        lambda: E.accuracy_matrix(NO_COLUMNS),
-        ValueError,
-        r"frame lacks.*'trial'.*'after_task'",
-    ),
-    (
-        E.continual_scores,
-        "continual scores by a missing column",
-        lambda: E.continual_scores(NO_COLUMNS, by="lr"),
-        ValueError,
-        r"frame lacks.*'lr'",
-    ),
-    (
         E.key_recall,
         "an unknown kind of pairs for key recall",
         lambda: E.key_recall(DeltaRuleMemory, pairs="both", trials=2, dim=4),
@@ -717,18 +781,11 @@ CASES = [
         r"context_dim.*pairs='hetero'.*\b8\b",
     ),
     (
-        E.stable_lr,
-        "a zero key rank",
-        lambda: E.stable_lr(8, 16, key_rank=0),
-        ValueError,
-        r"key_rank.*positive int.*\b0\b",
-    ),
-    (
         E.probe,
         "no pairs to probe",
         lambda: E.probe(DeltaRuleMemory, pairs=[], trials=2, dim=4),
         ValueError,
-        r"pairs.*non-empty.*\[\]",
+        r"pairs.*at least one.*empty",
     ),
     (
         E.probe,
@@ -764,27 +821,6 @@ CASES = [
         lambda: E.free_recall(MatrixAssociativeMemory, model="markov", trials=2, dim=8),
         ValueError,
         r"model.*one of.*'markov'",
-    ),
-    (
-        E.lag_crp,
-        "a table without psifr columns",
-        lambda: E.lag_crp(NO_COLUMNS),
-        ValueError,
-        r"table lacks.*psifr columns.*'item'",
-    ),
-    (
-        E.human_lag_crp,
-        "an unknown human study",
-        lambda: E.human_lag_crp("Kahana2002"),
-        ValueError,
-        r"study.*one of.*'Kahana2002'",
-    ),
-    (
-        E.crp_at,
-        "a list as a lag-CRP",
-        lambda: E.crp_at([0.5, 0.2]),
-        TypeError,
-        r"crp.*pandas\.DataFrame.*list",
     ),
     (
         E.sweep,
@@ -951,6 +987,13 @@ CASES = [
         TypeError,
         r"train_targets.*integer torch\.Tensor",
     ),
+    (
+        data.human_lag_crp,
+        "an unknown human study",
+        lambda: data.human_lag_crp("Kahana2002"),
+        ValueError,
+        r"study.*one of.*'Kahana2002'",
+    ),
     # --- metrics ------------------------------------------------------------------------------
     (
         metrics.mse,
@@ -1087,6 +1130,34 @@ CASES = [
         r"threshold.*\(0, 1\].*\b2\b",
     ),
     (
+        summaries.accuracy_matrix,
+        "an accuracy matrix from a frame without tasks",
+        lambda: summaries.accuracy_matrix(NO_COLUMNS),
+        ValueError,
+        r"frame lacks.*'trial'.*'after_task'",
+    ),
+    (
+        summaries.continual_scores,
+        "continual scores by a missing column",
+        lambda: summaries.continual_scores(NO_COLUMNS, by="lr"),
+        ValueError,
+        r"frame lacks.*'lr'",
+    ),
+    (
+        summaries.lag_crp,
+        "a table without psifr columns",
+        lambda: summaries.lag_crp(NO_COLUMNS),
+        ValueError,
+        r"table lacks.*'trial_type'.*'item'",
+    ),
+    (
+        summaries.crp_at,
+        "a list as a lag-CRP",
+        lambda: summaries.crp_at([0.5, 0.2]),
+        TypeError,
+        r"crp.*pandas\.DataFrame.*list",
+    ),
+    (
         theory.delta_rule_adaptation,
         "a negative learning rate for the closed form",
         lambda: theory.delta_rule_adaptation(small_adaptation(), -0.1),
@@ -1136,11 +1207,114 @@ CASES = [
         r"key_sq_norm.*> 0.*\b0\b",
     ),
     (
+        theory.stable_lr,
+        "a zero key rank",
+        lambda: theory.stable_lr(8, 16, key_rank=0),
+        ValueError,
+        r"key_rank.*positive int.*\b0\b",
+    ),
+    (
         theory.attention_weight,
         "a negative inverse temperature",
         lambda: theory.attention_weight(4, -1.0, 16),
         ValueError,
         r"beta.*>= 0.*-1\.0",
+    ),
+    # --- tuning -------------------------------------------------------------------------------
+    (
+        tuning.tune,
+        "an objective that tuning does not know",
+        lambda: tuning.tune(E.capacity, DeltaRuleMemory, objective="recall"),
+        ValueError,
+        r"objective must be one of.*'capacity'.*'recall'",
+    ),
+    (
+        tuning.tune,
+        "a seed used both to tune and to evaluate",
+        lambda: tuning.tune(
+            E.capacity,
+            DeltaRuleMemory,
+            objective="capacity",
+            tuning_seeds=(0, 1),
+            evaluation_seeds=(0,),
+        ),
+        ValueError,
+        r"tuning_seeds \[0, 1\] and evaluation_seeds \[0\] share the seed\(s\) \[0\]",
+    ),
+    (
+        tuning.tune,
+        "a negative tuning seed",
+        lambda: tuning.tune(E.capacity, DeltaRuleMemory, objective="capacity", tuning_seeds=(-1,)),
+        ValueError,
+        r"tuning_seeds must hold ints >= 0, got -1",
+    ),
+    (
+        tuning.tune,
+        "tuning a factory that declares no hyperparameters, without a grid",
+        lambda: tuning.tune(E.capacity, NoUpdate, objective="capacity"),
+        ValueError,
+        r"NoUpdate declares no hyperparameters.*grid=",
+    ),
+    (
+        tuning.tune,
+        "a grid key that is not a keyword of the factory",
+        lambda: tuning.tune(
+            E.capacity, DeltaRuleMemory, grid={"beta": (1.0,)}, objective="capacity"
+        ),
+        ValueError,
+        r"grid key 'beta' is not a keyword of DeltaRuleMemory.*'lr'",
+    ),
+    (
+        tuning.tune,
+        "a seed handed to the protocol of a tuning",
+        lambda: tuning.tune(E.capacity, DeltaRuleMemory, objective="capacity", seed=3),
+        TypeError,
+        r"tuning_seeds and evaluation_seeds.*seed=3",
+    ),
+    (
+        tuning.tune,
+        "an objective that returns a string",
+        lambda: tuning.tune(
+            E.adaptation,
+            DeltaRuleMemory,
+            grid={"lr": (0.1,)},
+            objective=lambda frame: "high",
+            steps=1,
+            trials=2,
+            dim=4,
+        ),
+        TypeError,
+        r"objective must return a number.*'high'",
+    ),
+    (
+        tuning.tune_all,
+        "tuning no memories at all",
+        lambda: tuning.tune_all(E.capacity, {}, objective="capacity"),
+        ValueError,
+        r"factories must be a non-empty mapping.*\{\}",
+    ),
+    (
+        tuning.tuned_factories,
+        "a number among the tuning results",
+        lambda: tuning.tuned_factories({"mine": 3}),
+        TypeError,
+        r"results\['mine'\] must be a Tuned.*int",
+    ),
+    (
+        tuning.tuning_table,
+        "a table of no tuning results",
+        lambda: tuning.tuning_table({}),
+        ValueError,
+        r"results must be a non-empty mapping.*\{\}",
+    ),
+    (
+        tuning.Tuned,
+        "a tuning result whose grid is a number",
+        lambda: tuning.Tuned(
+            DeltaRuleMemory, {}, 3, NO_COLUMNS, NO_COLUMNS, "capacity", (1,), (0,)
+        ),
+        TypeError,
+        r"grid must be a pandas\.DataFrame, got int",
     ),
     # --- plots --------------------------------------------------------------------------------
     (
@@ -1208,6 +1382,13 @@ CASES = [
         r"frame.*pandas\.DataFrame.*list",
     ),
     (
+        plots.capacity_panels,
+        "capacity panels marking a name",
+        lambda: plots.capacity_panels(frame(n_items=4, accuracy=1.0), mark="x"),
+        TypeError,
+        r"mark.*number.*'x'",
+    ),
+    (
         plots.capacity_points,
         "capacity points without intervals",
         lambda: plots.capacity_points(frame(dim=4, capacity=1.0, lower_bound=False), "dim"),
@@ -1250,6 +1431,22 @@ CASES = [
         r"frame lacks.*'tested'",
     ),
     (
+        plots.key_recall_panels,
+        "key recall panels without the cosine",
+        lambda: plots.key_recall_panels(frame(tested="stored", n_items=4, accuracy=1.0)),
+        ValueError,
+        r"frame lacks.*'cosine'",
+    ),
+    (
+        plots.dimension_panels,
+        "dimension panels of a trace without the loss",
+        lambda: plots.dimension_panels(
+            frame(dim=8, accuracy=1.0, memory="m"), frame(step=0, accuracy=1.0)
+        ),
+        ValueError,
+        r"trace lacks.*'loss'",
+    ),
+    (
         plots.projection_panels,
         "projection panels without the value power",
         lambda: plots.projection_panels(frame(step=0, design="learned", loss=1.0, accuracy=1.0)),
@@ -1270,6 +1467,21 @@ CASES = [
         ValueError,
         r"protocols.*five protocols.*\('adaptation',\)",
     ),
+    # --- the registry of the book's memories --------------------------------------------------
+    (
+        memnb.memories.pick,
+        "a memory the registry does not hold",
+        lambda: memnb.memories.pick("EpisodicMemory", "Hopfield"),
+        ValueError,
+        r"unknown memory name.*\['Hopfield'\].*known.*'EpisodicMemory'",
+    ),
+    (
+        memnb.memories.pick,
+        "a memory class instead of its name",
+        lambda: memnb.memories.pick(EpisodicMemory),
+        TypeError,
+        r"names.*str.*EpisodicMemory.*type",
+    ),
     # --- widgets ------------------------------------------------------------------------------
     (
         widgets.explorer,
@@ -1286,22 +1498,6 @@ CASES = [
         r"controls\['n'\].*widget.*int",
     ),
     (
-        widgets.lr_slider,
-        "a memory name instead of a dropdown",
-        lambda: widgets.lr_slider("EpisodicMemory", lambda name: 0.1, None, (-3, 1)),
-        TypeError,
-        r"memory.*Dropdown.*str",
-    ),
-    (
-        widgets.lr_slider,
-        "slider ends in the wrong order",
-        lambda: widgets.lr_slider(
-            widgets.widgets.Dropdown(options=["a"]), lambda name: 0.1, None, (1, -3)
-        ),
-        ValueError,
-        r"exponents.*increasing.*\(1, -3\)",
-    ),
-    (
         widgets.adaptation_figure,
         "an unknown memory for the adaptation figure",
         lambda: widgets.adaptation_figure("Hopfield"),
@@ -1314,13 +1510,6 @@ CASES = [
         lambda: widgets.adaptation_figure("MatrixAssociativeMemory", lr=0.1),
         ValueError,
         r"MatrixAssociativeMemory.*no learning rate.*lr=0\.1.*None",
-    ),
-    (
-        widgets.default_lr,
-        "the default learning rate at dim zero",
-        lambda: widgets.default_lr("DeltaRuleMemory", 0),
-        ValueError,
-        r"dim.*positive int.*\b0\b",
     ),
     (
         widgets.adaptation_explorer,
@@ -1504,8 +1693,10 @@ def public_callables() -> dict[str, object]:
     for module in MODULES:
         for name in module.__all__:
             obj = getattr(module, name)
-            if inspect.ismodule(obj) or getattr(obj, "_is_protocol", False):
-                continue
+            if not callable(obj) or getattr(obj, "_is_protocol", False):
+                continue  # a module, a constant (such as the registry) or a protocol
+            if inspect.isclass(obj) and issubclass(obj, Exception):
+                continue  # an exception class checks nothing it is given
             members = [obj]
             if inspect.isclass(obj):
                 members += [

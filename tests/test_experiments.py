@@ -307,7 +307,7 @@ def test_adaptation_figure():
 
     from memnb import widgets
 
-    for memory in widgets.MEMORIES:
+    for memory in widgets.ADAPTATION_MEMORIES:
         lr = 0.05 if memory in widgets.LEARNED else None
         fig = widgets.adaptation_figure(memory, lr=lr, dim=8, steps=3, trials=4)
         assert isinstance(fig, Figure)
@@ -350,7 +350,7 @@ def test_explorer_redraws_when_a_control_changes(monkeypatch):
     def draw(n):
         calls.append(n)
         fig, ax = plt.subplots()
-        ax.plot(range(n))
+        ax.plot(range(n or 1))
         return fig
 
     slider = ipywidgets.IntSlider(value=3, min=1, max=10, description="n")
@@ -360,6 +360,20 @@ def test_explorer_redraws_when_a_control_changes(monkeypatch):
     assert calls == [3, 5]
     assert isinstance(box, ipywidgets.VBox)
     assert slider in box.children[0].children
+    slider.disabled = True  # a disabled control passes None at the next redraw
+    slider.value = 6
+    assert calls == [3, 5, None]
+
+
+def test_explorer_starts_where_its_controls_can(monkeypatch):
+    from memnb import widgets
+
+    monkeypatch.setattr(widgets, "display", lambda *objs, **kw: None, raising=False)
+    monkeypatch.setattr(widgets, "keys_figure", lambda **values: pytest.fail("drawn"))
+    with pytest.raises(ValueError, match=r"context_dim.*one of \[16, 32, 64, 128, 256\].*\b8\b"):
+        widgets.keys_explorer(context_dim=8)
+    with pytest.raises(ValueError, match=r"steps.*between 1 and 50.*\b51\b"):
+        widgets.keys_explorer(steps=51)
 
 
 def test_lazy_modules():

@@ -18,14 +18,8 @@ from memnb import (
     data,
     metrics,
 )
-from memnb.experiments import (
-    accuracy_matrix,
-    forgetting,
-    forgetting_trace,
-    span_retention,
-    sweep,
-    task_sequence,
-)
+from memnb.experiments import forgetting, forgetting_trace, span_retention, sweep, task_sequence
+from memnb.summaries import accuracy_matrix, continual_scores
 
 F64 = torch.float64
 TASK_FIELDS = ("train_keys", "train_values", "test_keys", "test_values", "values")
@@ -369,6 +363,25 @@ def test_accuracy_matrix_needs_one_run():
         accuracy_matrix(frame.drop(columns="task"))
 
 
+def test_continual_scores_are_the_metrics_of_each_run():
+    memories = {"delta": DeltaRuleMemory, "hebbian": HebbianNoTrials}
+    frame = sweep(task_sequence, memories, n_tasks=3, steps=2, **SMALL)
+    scores = continual_scores(frame)
+    assert list(scores.columns) == [
+        "memory", "trial", "average_accuracy", "backward_transfer", "forgetting"
+    ]  # fmt: skip
+    assert scores["memory"].tolist() == ["delta"] * 4 + ["hebbian"] * 4
+    for name, run in frame.groupby("memory"):
+        r = accuracy_matrix(run)
+        mine = scores[scores["memory"] == name]
+        np.testing.assert_array_equal(mine["average_accuracy"], metrics.average_accuracy(r))
+        np.testing.assert_array_equal(mine["backward_transfer"], metrics.backward_transfer(r))
+        np.testing.assert_array_equal(mine["forgetting"], metrics.forgetting_measure(r))
+    one = continual_scores(frame[frame["memory"] == "delta"], by=None)
+    assert "memory" not in one.columns
+    np.testing.assert_array_equal(one["forgetting"], scores["forgetting"][:4])
+
+
 def test_forgetting_trace_ends_where_forgetting_does():
     kwargs = dict(steps=(3, 2), kind="clustered", clusters=2, **SMALL)
     trace = forgetting_trace(DeltaRuleMemory, **kwargs)
@@ -465,7 +478,7 @@ def test_forgetting_figure():
 
     from memnb import widgets
 
-    for memory in widgets.FORGETTING_MEMORIES:
+    for memory in widgets.FAMILIES:
         lr = 0.01 if memory in widgets.FORGETTING_LR else None
         fig = widgets.forgetting_figure(
             memory, "random", 4, 6, 2, 3, lr=lr, dim=8, trials=4, seed=0

@@ -9,7 +9,8 @@ import torch
 
 import memnb
 from memnb.data import NONLINEARITIES, context_pairs, nonlinearity, random_projection
-from memnb.experiments import key_recall, stable_lr
+from memnb.experiments import key_recall
+from memnb.theory import stable_lr
 
 COLUMNS = [
     "trial",

@@ -8,15 +8,9 @@ import torch
 from readers import HebbianNoTrials
 
 import memnb
-from memnb.experiments import (
-    chain_recall,
-    context_vectors,
-    crp_at,
-    free_recall,
-    human_lag_crp,
-    lag_crp,
-    probe,
-)
+from memnb.data import human_lag_crp
+from memnb.experiments import chain_recall, context_vectors, free_recall, probe
+from memnb.summaries import crp_at, lag_crp
 
 
 def test_hebbian_algebra_float64():
@@ -142,7 +136,7 @@ def test_human_data_bundled_offline():
         (lambda: probe(memnb.MatrixAssociativeMemory, pairs=[("A", "B", "C")]), "pairs"),
         (lambda: probe(memnb.MatrixAssociativeMemory, unstored=["A"]), "unstored"),
         (lambda: probe(memnb.MatrixAssociativeMemory, trials=0), "trials"),
-        (lambda: lag_crp(pd.DataFrame({"subject": [1]})), "psifr"),
+        (lambda: lag_crp(pd.DataFrame({"subject": [1]})), "table lacks column"),
     ],
 )
 def test_bad_input_names_the_argument(call, match):

@@ -9,48 +9,27 @@ from .dimensions import (
     projection_trace,
     token_dimensions,
 )
-from .forgetting import (
-    accuracy_matrix,
-    continual_scores,
-    forgetting,
-    forgetting_trace,
-    span_retention,
-    task_sequence,
-)
-from .keys import key_recall, stable_lr
-from .sequences import (
-    chain_recall,
-    context_vectors,
-    crp_at,
-    free_recall,
-    human_lag_crp,
-    lag_crp,
-    probe,
-)
+from .forgetting import forgetting, forgetting_trace, span_retention, task_sequence
+from .keys import key_recall
+from .sequences import chain_recall, context_vectors, free_recall, probe
 from .sweep import sweep
 
 __all__ = [
-    "accuracy_matrix",
     "adaptation",
     "attention_weights",
     "batch_delta_rule",
     "build_memory",
+    "capacity",
     "chain_recall",
     "context_vectors",
-    "crp_at",
-    "free_recall",
-    "human_lag_crp",
-    "key_recall",
-    "lag_crp",
-    "probe",
-    "capacity",
-    "continual_scores",
     "forgetting",
     "forgetting_trace",
+    "free_recall",
     "internal_dimensions",
+    "key_recall",
+    "probe",
     "projection_trace",
     "span_retention",
-    "stable_lr",
     "sweep",
     "task_sequence",
     "token_dimensions",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -18,15 +17,6 @@ def child_seeds(seed: int, n: int) -> list[int]:
     """``n`` independent seeds derived from one (data, memory init, ...)."""
     seed = _validate.seed(seed)
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
-
-
-def accepts_trials(factory: Factory) -> bool:
-    """Does ``factory`` take a ``trials`` keyword (or ``**kwargs``)?"""
-    try:
-        params = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == "trials" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def check_protocol(memory: object, where: str = "factory") -> None:
@@ -62,7 +52,7 @@ def build_memory(factory: Factory, *, dim: int, trials: int, seed: int) -> objec
     seed = _validate.seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if accepts_trials(factory):
+        if _validate.accepts(factory, "trials"):
             memory = factory(dim, trials=trials)
             check_protocol(memory)
         else:
@@ -92,19 +82,6 @@ def place_like(memory: object, *tensors: torch.Tensor) -> tuple[torch.Tensor, ..
     if state is None:
         return tensors
     return tuple(t.to(device=state.device, dtype=state.dtype) for t in tensors)
-
-
-def read(memory: object, queries: torch.Tensor, expected: tuple[int, ...]) -> torch.Tensor:
-    """Query ``memory`` and check that it answered with the expected shape."""
-    out = memory(queries)
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(f"the memory returned a {type(out).__name__} when read, expected a tensor")
-    if tuple(out.shape) != expected:
-        raise ValueError(
-            f"the memory returned shape {tuple(out.shape)} when read with queries of shape "
-            f"{tuple(queries.shape)}; expected {tuple(expected)}"
-        )
-    return out.detach()
 
 
 def label_of(factory: Factory, label: str | None) -> str:

@@ -6,7 +6,8 @@ import pandas as pd
 import torch
 
 from .. import _validate, data, metrics
-from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
+from ._build import Factory, build_memory, child_seeds, label_of, place_like
+from ._protocol import read, written
 
 
 def adaptation(
@@ -39,9 +40,7 @@ def adaptation(
     keys, values = place_like(memory, *data.random_pairs(1, dim, trials, seed=data_seed, kind=kind))
     errors = torch.empty(steps + 1, trials, dtype=torch.float64)
     cosines = torch.empty(steps + 1, trials, dtype=torch.float64)
-    for step in range(steps + 1):
-        if step > 0:
-            memory.update(keys, values)
+    for step in written(memory, keys, values, range(steps + 1)):
         with torch.no_grad():
             retrieved = read(memory, keys, values.shape)
             errors[step] = (retrieved - values).pow(2).mean(dim=(1, 2)).cpu()

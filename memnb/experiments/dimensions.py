@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
-from numbers import Integral
 
 import pandas as pd
 import torch
@@ -13,15 +12,8 @@ from .. import _validate, data, metrics, theory
 from ..memories import DeltaRuleMemory
 from ..memories.projecting import DESIGNS, ProjectingEpisodicMemory
 from ._build import Factory, child_seeds
-from .capacity import _counts, _sizes, capacity
-
-
-def _dims(name: str, dims: object) -> list[int]:
-    """``dims`` as a list of distinct positive ints (an int is a list of one)."""
-    try:
-        return _sizes(dims)
-    except (TypeError, ValueError) as error:
-        raise type(error)(str(error).replace("n_items", name)) from None
+from ._protocol import counts, sizes, written
+from .capacity import capacity
 
 
 def token_dimensions(
@@ -43,10 +35,10 @@ def token_dimensions(
     frame of every ``d`` stacked: one row per trial and dimension, with columns
     ``trial, n_items, accuracy, mse, cosine, diverged, memory, dim, steps, seed``.
     """
-    sizes = _dims("dims", dims)
+    dims = sizes("dims", dims)
     n_items = _validate.positive_int("n_items", n_items)
     frames = [
-        capacity(factory, [n_items], steps, trials, d, seed, kind=kind, label=label) for d in sizes
+        capacity(factory, [n_items], steps, trials, d, seed, kind=kind, label=label) for d in dims
     ]
     return pd.concat(frames, ignore_index=True)
 
@@ -90,8 +82,10 @@ def internal_dimensions(
     Returns one row per trial and setting, with the capacity columns (``dim`` renamed
     ``token_dim``) and ``memory_dim, design``.
     """
-    tokens, inner = _dims("token_dims", token_dims), _dims("memory_dims", memory_dims)
+    tokens, inner = sizes("token_dims", token_dims), sizes("memory_dims", memory_dims)
     designs = _designs(designs)
+    n_items = _validate.positive_int("n_items", n_items)
+    memory_size = _validate.positive_int("memory_size", memory_size)
     frames = []
     for d in tokens:
         for m in inner:
@@ -133,7 +127,7 @@ def projection_trace(
     memory_dim = _validate.positive_int("memory_dim", memory_dim)
     n_items = _validate.positive_int("n_items", n_items)
     trials = _validate.positive_int("trials", trials)
-    counts = _trace_counts(steps)
+    steps = counts("steps", steps, zero=True)
     designs = _designs(designs)
     data_seed, memory_seed = child_seeds(seed, 2)
     keys, values = data.random_pairs(n_items, token_dim, trials, seed=data_seed)
@@ -142,11 +136,7 @@ def projection_trace(
         memory = ProjectingEpisodicMemory(
             token_dim, memory_dim, trials=trials, value_projection=design, seed=memory_seed
         )
-        done = 0
-        for count in counts:
-            for _ in range(count - done):
-                memory.update(keys, values)
-            done = count
+        for count in written(memory, keys, values, steps):
             rows.append(_trace_row(memory, keys, values).assign(design=design, step=count))
     frame = pd.concat(rows, ignore_index=True).assign(token_dim=token_dim, memory_dim=memory_dim)
     frame["diverged"] = frame.groupby(["design", "trial"])["diverged"].transform("any")
@@ -154,29 +144,10 @@ def projection_trace(
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def _trace_counts(steps: object) -> list[int]:
-    """``steps`` of :func:`projection_trace` as increasing counts, 0 allowed first."""
-    if isinstance(steps, Integral) and not isinstance(steps, bool):
-        steps = [steps]
-    if isinstance(steps, str | bytes) or not isinstance(steps, Iterable):
-        raise TypeError(f"steps must be a sequence of counts of writes >= 0, got {steps!r}")
-    steps = list(steps)
-    if steps and isinstance(steps[0], Integral) and steps[0] == 0:
-        return [0, *(_counts(steps[1:]) if len(steps) > 1 else [])]
-    return _counts(steps)
-
-
 def _designs(designs: object) -> list[str]:
     """``designs`` as a non-empty list of names from :data:`DESIGNS`."""
-    if isinstance(designs, str | bytes) or not isinstance(designs, Iterable):
-        raise TypeError(f"designs must be a sequence of names from {DESIGNS}, got {designs!r}")
-    designs = list(designs)
-    for design in designs:
-        if design not in DESIGNS:
-            raise ValueError(f"designs must hold names from {DESIGNS}, got {design!r}")
-    if not designs:
-        raise ValueError(f"designs must hold at least one of {DESIGNS}, got none")
-    return designs
+    design = partial(_validate.one_of, options=DESIGNS)
+    return _validate.sequence("designs", designs, design, f"names from {DESIGNS}", scalar=False)
 
 
 def _trace_row(

@@ -8,22 +8,11 @@ import pandas as pd
 import torch
 
 from .. import _validate, data, metrics
-from ..summaries import _require
-from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
+from ._build import Factory, build_memory, child_seeds, label_of, place_like
+from ._protocol import read, write
 
 KINDS = ("clustered", "random")
-
-
-def _per_task(name: str, value: object, n_tasks: int) -> list[int]:
-    """One positive int per task, from an int or a sequence of ``n_tasks`` ints."""
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        if len(value) != n_tasks:
-            raise ValueError(
-                f"{name} must be an int or a sequence of {n_tasks} ints (one per task), "
-                f"got {list(value)!r}"
-            )
-        return [_validate.positive_int(name, v) for v in value]
-    return [_validate.positive_int(name, value)] * n_tasks
+PER_TASK = "ints (one per task)"
 
 
 def make_tasks(
@@ -108,7 +97,7 @@ def _learn_in_turn(
     return torch.stack(points), score
 
 
-def _run(
+def _setup(
     factory: Factory,
     n_tasks: int,
     steps: int | Sequence[int],
@@ -119,18 +108,17 @@ def _run(
     n_train: int | Sequence[int],
     n_test: int | Sequence[int] | None,
     options: dict,
-    every_step: bool = False,
-) -> tuple[torch.Tensor, _Scorer, list[data.Task], list[int]]:
-    """Build the tasks and the memory, then :func:`_learn_in_turn`."""
-    steps = _per_task("steps", steps, n_tasks)
+) -> tuple[object, list[data.Task], list[int]]:
+    """Check the settings shared by the task protocols and build the memory and its tasks
+    (on the memory's device and dtype). Returns the memory, the tasks and the steps of
+    each task."""
+    steps = _validate.sequence("steps", steps, _validate.positive_int, PER_TASK, length=n_tasks)
     trials = _validate.positive_int("trials", trials)
     dim = _validate.positive_int("dim", dim)
     data_seed, memory_seed = child_seeds(seed, 2)
     tasks = make_tasks(kind, n_tasks, n_train, n_test, dim, trials, data_seed, **options)
     memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
-    tasks = [_placed(memory, task) for task in tasks]
-    accuracy, score = _learn_in_turn(memory, tasks, steps, every_step)
-    return accuracy, score, tasks, steps
+    return memory, [_placed(memory, task) for task in tasks], steps
 
 
 def _placed(memory: object, task: data.Task) -> data.Task:
@@ -179,9 +167,10 @@ def forgetting(
     as misses) and the parameters ``memory, kind, dim, n_train_A, n_train_B,
     n_test_A, n_test_B, steps_A, steps_B, seed`` and the scalar generator options.
     """
-    accuracy, score, tasks, steps = _run(
+    memory, tasks, steps = _setup(
         factory, 2, steps, trials, dim, seed, kind, n_train, n_test, options
     )
+    accuracy, score = _learn_in_turn(memory, tasks, steps)
     matrix = accuracy.transpose(0, 1)  # (trials, after task i, task j)
     frame = pd.DataFrame(
         {
@@ -219,9 +208,10 @@ def forgetting_trace(
     step 0), ``task`` (``"A"`` or ``"B"``, the task tested), ``accuracy``, ``chance``,
     ``diverged`` and the parameters of :func:`forgetting`.
     """
-    accuracy, score, tasks, steps = _run(
-        factory, 2, steps, trials, dim, seed, kind, n_train, n_test, options, every_step=True
+    memory, tasks, steps = _setup(
+        factory, 2, steps, trials, dim, seed, kind, n_train, n_test, options
     )
+    accuracy, score = _learn_in_turn(memory, tasks, steps, every_step=True)
     points, trials = accuracy.shape[:2]
     index = torch.cartesian_prod(torch.arange(points), torch.arange(trials), torch.arange(2))
     step, tested = index[:, 0].numpy(), index[:, 2].numpy()
@@ -280,12 +270,13 @@ def task_sequence(
     ``diverged`` (as in :func:`forgetting`) and the parameters ``memory, kind, dim,
     n_tasks, n_train, n_test, steps, seed`` (the sizes and steps of the task tested) and
     the scalar generator options.
-    :func:`accuracy_matrix` turns it back into the matrix ``R[i, j]``.
+    :func:`memnb.summaries.accuracy_matrix` turns it back into the matrix ``R[i, j]``.
     """
     n_tasks = _validate.positive_int("n_tasks", n_tasks)
-    accuracy, score, tasks, steps = _run(
+    memory, tasks, steps = _setup(
         factory, n_tasks, steps, trials, dim, seed, kind, n_train, n_test, options
     )
+    accuracy, score = _learn_in_turn(memory, tasks, steps)
     matrix = accuracy.transpose(0, 1)  # (trials, after task i, task j)
     trials = matrix.shape[0]
     index = torch.cartesian_prod(torch.arange(trials), torch.arange(n_tasks), torch.arange(n_tasks))
@@ -311,52 +302,6 @@ def task_sequence(
         seed=seed,
         **_scalars(options),
     )
-
-
-def accuracy_matrix(frame: pd.DataFrame) -> torch.Tensor:
-    """The accuracy matrices of a :func:`task_sequence` frame: ``(trials, T, T)`` float64,
-    ``R[t, i, j]`` the accuracy on task ``j + 1`` after learning task ``i + 1`` in trial ``t``.
-
-    The frame must hold one run (one memory and setting): one row per trial and pair.
-    """
-    _require(frame, ["trial", "after_task", "task", "accuracy"])
-    trials, n = frame["trial"].nunique(), frame["after_task"].nunique()
-    if len(frame) != trials * n * n or frame["task"].nunique() != n:
-        raise ValueError(
-            f"frame must hold one run: trials x T x T = {trials} x {n} x {n} rows, got "
-            f"{len(frame)}; select one memory and setting first"
-        )
-    ordered = frame.sort_values(["trial", "after_task", "task"])
-    values = torch.tensor(ordered["accuracy"].to_numpy(), dtype=torch.float64)
-    return values.reshape(trials, n, n)
-
-
-def continual_scores(frame: pd.DataFrame, by: str | None = "memory") -> pd.DataFrame:
-    """Average accuracy, backward transfer and forgetting of each trial of a
-    :func:`task_sequence` frame (see :mod:`memnb.metrics` for the definitions).
-
-    ``frame`` may hold several runs told apart by the column ``by`` (one memory each,
-    say). Returns one row per run and trial with columns ``by`` (unless None),
-    ``trial``, ``average_accuracy``, ``backward_transfer`` and ``forgetting``.
-    """
-    _require(frame, [by] if by else [])
-    runs = frame.groupby(by, sort=False) if by else [(None, frame)]
-    scores = []
-    for name, run in runs:
-        matrix = accuracy_matrix(run)
-        scores.append(
-            pd.DataFrame(
-                {
-                    "trial": sorted(run["trial"].unique()),
-                    "average_accuracy": metrics.average_accuracy(matrix).numpy(),
-                    "backward_transfer": metrics.backward_transfer(matrix).numpy(),
-                    "forgetting": metrics.forgetting_measure(matrix).numpy(),
-                }
-            )
-        )
-        if by:
-            scores[-1].insert(0, by, name)
-    return pd.concat(scores, ignore_index=True)
 
 
 def span_retention(
@@ -390,13 +335,9 @@ def span_retention(
     space), with ``diverged`` (some read of the trial was NaN or inf, which makes its
     numbers NaN or inf) and the parameters of :func:`forgetting`.
     """
-    n_steps = _per_task("steps", steps, 2)
-    trials = _validate.positive_int("trials", trials)
-    dim = _validate.positive_int("dim", dim)
-    data_seed, memory_seed = child_seeds(seed, 2)
-    tasks = make_tasks(kind, 2, n_train, n_test, dim, trials, data_seed, **options)
-    memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
-    task_a, task_b = (_placed(memory, task) for task in tasks)
+    memory, (task_a, task_b), n_steps = _setup(
+        factory, 2, steps, trials, dim, seed, kind, n_train, n_test, options
+    )
     q = task_a.test_keys
     basis, _ = torch.linalg.qr(task_b.train_keys.double().transpose(-2, -1))
     spans_all = basis.shape[-1] >= dim  # B has at least d keys: nothing is orthogonal
@@ -405,8 +346,7 @@ def span_retention(
     shape = (*queries.shape[:-1], task_a.values.shape[-1])
     reads = []
     for task, task_steps in ((task_a, n_steps[0]), (task_b, n_steps[1])):
-        for _ in range(task_steps):
-            memory.update(task.train_keys, task.train_values)
+        write(memory, task.train_keys, task.train_values, task_steps)
         with torch.no_grad():
             reads.append(read(memory, queries, shape).double().split(q.shape[-2], dim=-2))
     diverged = ~torch.stack([torch.isfinite(r).all(dim=(-2, -1)) for r in (*reads[0], *reads[1])])

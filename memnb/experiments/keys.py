@@ -9,7 +9,7 @@ import torch
 
 from .. import _validate, data, metrics
 from ._build import Factory, build_memory, child_seeds, label_of, place_like
-from .capacity import _counts, _read_all, _score, _sizes, _written
+from ._protocol import counts, read_all, score, sizes, written
 
 PAIRS = ("hetero", "auto")
 
@@ -56,8 +56,8 @@ def key_recall(
     """
     if pairs not in PAIRS:
         raise ValueError(f"pairs must be one of {PAIRS}, got {pairs!r}")
-    sizes = _sizes(n_items)
-    counts = _counts(steps)
+    n_items = sizes("n_items", n_items)
+    steps = counts("steps", steps)
     trials = _validate.positive_int("trials", trials)
     dim = _validate.positive_int("dim", dim)
     n_unseen = _validate.positive_int("n_unseen", n_unseen)
@@ -68,7 +68,7 @@ def key_recall(
             f"{key_rank!r}, {nonlinearity!r}"
         )
     data_seed, memory_seed = child_seeds(seed, 2)
-    total = max(sizes) + n_unseen
+    total = max(n_items) + n_unseen
     if pairs == "hetero":
         keys, values = data.random_pairs(total, dim, trials, seed=data_seed)
     else:
@@ -85,14 +85,14 @@ def key_recall(
     new_keys, new_values = keys[:, :n_unseen], values[:, :n_unseen]
     keys, values = keys[:, n_unseen:], values[:, n_unseen:]
     rows = []
-    for n in sizes:
+    for n in n_items:
         memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
         k, v, qk, qv = place_like(memory, keys[:, :n], values[:, :n], new_keys, new_values)
         k, v = k.contiguous(), v.contiguous()
-        for count in _written(memory, k, v, counts):
+        for count in written(memory, k, v, steps):
             with torch.no_grad():
-                stored = _score(_read_all(memory, k, v.shape), v, n)
-                unseen = _score_unseen(_read_all(memory, qk, qv.shape), qv, v, n)
+                stored = score(read_all(memory, k, v.shape), v, n)
+                unseen = _score_unseen(read_all(memory, qk, qv.shape), qv, v, n)
             rows.append(stored.assign(steps=count, tested="stored", chance=1 / n))
             rows.append(unseen.assign(steps=count, tested="unseen", chance=1 / (n + n_unseen)))
     frame = pd.concat(rows, ignore_index=True)
@@ -115,7 +115,7 @@ def _score_unseen(
 ) -> pd.DataFrame:
     """As the capacity score, but each read competes against the unseen values ``own``
     and the ``stored`` ones: a hit is a read closest to its own unseen value."""
-    frame = _score(retrieved, own, n)
+    frame = score(retrieved, own, n)
     retrieved = retrieved.double()
     finite = torch.isfinite(retrieved).all(dim=-1, keepdim=True)
     scale = retrieved.abs().amax(dim=-1, keepdim=True)
@@ -123,21 +123,3 @@ def _score_unseen(
     candidates = torch.cat([own, stored], dim=1).double()
     hits = metrics.nearest_neighbor_recall(safe, candidates)
     return frame.assign(accuracy=hits.double().mean(dim=1).cpu().numpy())
-
-
-def stable_lr(
-    n_items: int, dim: int, *, context_dim: int | None = None, key_rank: int | None = None
-) -> float:
-    """A delta-rule step for bulk writes of up to ``n_items`` keys of
-    :func:`memnb.data.context_pairs`: ``1 / lambda_max`` of ``K^T K``.
-
-    The keys span ``r = min(dim, context_dim, key_rank)`` dimensions with squared norm
-    about ``dim``, so ``lambda_max`` is near the Marchenko-Pastur edge
-    ``dim (1 + sqrt(N / r))^2`` (:func:`memnb.theory.gram_eigenvalue_edges`); a step
-    below ``2 / lambda_max`` shrinks the error along every direction.
-    """
-    n_items = _validate.positive_int("n_items", n_items)
-    dim = _validate.positive_int("dim", dim)
-    r = dim if context_dim is None else min(dim, _validate.positive_int("context_dim", context_dim))
-    r = r if key_rank is None else min(r, _validate.positive_int("key_rank", key_rank))
-    return 1.0 / (dim * (1.0 + (n_items / r) ** 0.5) ** 2)

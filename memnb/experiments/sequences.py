@@ -1,25 +1,24 @@
 """Sequences in key-value memories: probes of stored transitions, chaining and free recall.
 
-Every function here takes a memory factory, as :func:`memnb.experiments.capacity` does,
+Every protocol here takes a memory factory, as :func:`memnb.experiments.capacity` does,
 and runs all trials as one batched memory. Free-recall output is in the table format of
-the ``psifr`` package, so that psifr's own analyses (the lag-CRP) apply unchanged.
+the ``psifr`` package, so that psifr's own analyses (the lag-CRP,
+:func:`memnb.summaries.lag_crp`) apply unchanged.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import cache
 
 import pandas as pd
 import torch
 
 from .. import _validate, data, metrics
-from ..summaries import _require
-from ._build import Factory, build_memory, child_seeds, label_of, place_like, read
+from ._build import Factory, build_memory, child_seeds, label_of, place_like
+from ._protocol import read, write
 
 MODELS = ("chain", "context")
-HUMAN_STUDIES = ("Morton2013", "peers_notask")
 
 
 def probe(
@@ -51,7 +50,8 @@ def probe(
     ``target``; NaN where the read is not finite), ``diverged`` (some read of the trial
     was NaN or inf) and ``memory, dim, steps, seed``.
     """
-    names = _names(pairs)
+    pairs = _validate.sequence("pairs", pairs, _pair, "(key, value) pairs of names", scalar=False)
+    names = list(dict.fromkeys(name for pair in pairs for name in pair))
     if isinstance(unstored, str | bytes) or not isinstance(unstored, Sequence):
         raise TypeError(f"unstored must be a sequence of names, got {unstored!r}")
     clash = [name for name in unstored if name in names]
@@ -70,8 +70,7 @@ def probe(
     (items,) = place_like(memory, items)
     keys = items[:, [index[k] for k, _ in pairs]]
     values = items[:, [index[v] for _, v in pairs]]
-    for _ in range(steps):
-        memory.update(keys, values)
+    write(memory, keys, values, steps)
     with torch.no_grad():
         if transpose:
             retrieved = items @ _matrix(memory, trials, dim)
@@ -124,8 +123,7 @@ def chain_recall(
     items = data.random_vectors(length, dim, trials, kind=kind, seed=data_seed)
     memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
     (items,) = place_like(memory, items)
-    for _ in range(steps):
-        memory.update(items[:, :-1], items[:, 1:])
+    write(memory, items[:, :-1], items[:, 1:], steps)
     scale = items.norm(dim=-1).mean(dim=-1)[:, None, None]
     query, reads = items[:, :1], []
     with torch.no_grad():
@@ -170,6 +168,11 @@ def context_vectors(items: torch.Tensor, rho: float, start: torch.Tensor) -> tor
             f"and {tuple(start.shape)}"
         )
     _validate.same_device(("items", "start"), items, start)
+    return _drift(items, rho, start)
+
+
+def _drift(items: torch.Tensor, rho: float, start: torch.Tensor) -> torch.Tensor:
+    """:func:`context_vectors` of checked arguments."""
     beta = math.sqrt(1.0 - rho * rho)
     c, out = start, []
     for i in range(items.shape[-2]):
@@ -244,13 +247,11 @@ def _recall_order(factory, model, items, start, rho, tau, steps, memory_seed, ch
     if model == "chain":
         keys, values = items[:, :-1], items[:, 1:]
     else:
-        contexts = context_vectors(items, rho, start)
+        contexts = _drift(items, rho, start)
         keys, values = contexts, items
         back = build_memory(factory, dim=dim, trials=trials, seed=seeds[1])
-        for _ in range(steps):
-            back.update(items, contexts)
-    for _ in range(steps):
-        first.update(keys, values)
+        write(back, items, contexts, steps)
+    write(first, keys, values, steps)
     gen = torch.Generator().manual_seed(choice_seed)
     beta = math.sqrt(1.0 - rho * rho)
     cue = items[:, 0] if model == "chain" else contexts[:, -1]
@@ -277,62 +278,11 @@ def _recall_order(factory, model, items, start, rho, tau, steps, memory_seed, ch
     return torch.stack(order, dim=1).cpu(), diverged.cpu()
 
 
-def lag_crp(table: pd.DataFrame) -> pd.DataFrame:
-    """psifr's lag-CRP of a psifr table: ``fr.merge_free_recall`` then ``fr.lag_crp``.
-
-    Returns psifr's frame, one row per subject and lag, with columns
-    ``subject, lag, prob, actual, possible``.
-    """
-    from psifr import fr
-
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a psifr-format DataFrame, got {type(table).__name__}")
-    missing = {"subject", "list", "trial_type", "position", "item"} - set(table.columns)
-    if missing:
-        raise ValueError(f"table lacks the psifr columns {sorted(missing)}")
-    return fr.lag_crp(fr.merge_free_recall(table)).reset_index()
-
-
-@cache
-def _human_lag_crp(study: str) -> pd.DataFrame:
-    from psifr import fr
-
-    return lag_crp(fr.sample_data(study))
-
-
-def human_lag_crp(study: str = "Morton2013") -> pd.DataFrame:
-    """The lag-CRP of a human free-recall data set bundled with psifr (read offline).
-
-    ``study`` is ``"Morton2013"`` or ``"peers_notask"``. Returns the frame of
-    :func:`lag_crp`, one row per participant and lag (computed once, then cached).
-    """
-    if study not in HUMAN_STUDIES:
-        raise ValueError(f"study must be one of {HUMAN_STUDIES}, got {study!r}")
-    return _human_lag_crp(study).copy()
-
-
-def crp_at(crp: pd.DataFrame, lags: Sequence[int] = (-1, 1)) -> pd.Series:
-    """Mean lag-CRP over subjects at the given lags (subjects without a possible transition
-    at a lag are left out of that lag's mean)."""
-    _require(crp, ["lag", "prob"], "crp")
-    if isinstance(lags, str | bytes) or not isinstance(lags, Sequence):
-        raise TypeError(f"lags must be a sequence of ints, got {lags!r}")
-    lags = [_validate.number("lags", lag) for lag in lags]
-    means = crp.groupby("lag")["prob"].mean()
-    return means.reindex([float(lag) for lag in lags])
-
-
-def _names(pairs: object) -> list[str]:
-    if isinstance(pairs, str | bytes) or not isinstance(pairs, Sequence) or len(pairs) == 0:
-        raise ValueError(f"pairs must be a non-empty sequence of (key, value) names, got {pairs!r}")
-    names: list[str] = []
-    for pair in pairs:
-        if isinstance(pair, str | bytes) or not isinstance(pair, Sequence) or len(pair) != 2:
-            raise ValueError(f"each of pairs must be a (key, value) pair of names, got {pair!r}")
-        for name in pair:
-            if name not in names:
-                names.append(name)
-    return names
+def _pair(name: str, pair: object) -> tuple[str, str]:
+    """One ``(key, value)`` pair of names of the argument ``name``."""
+    if isinstance(pair, str | bytes) or not isinstance(pair, Sequence) or len(pair) != 2:
+        raise ValueError(f"each of {name} must be a (key, value) pair of names, got {pair!r}")
+    return tuple(pair)
 
 
 def _length(length: object) -> int:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
 import torch
 
 from .. import _validate
@@ -44,6 +48,12 @@ class AttentionMemory(BatchedMemory):
         device, dtype: where the store lives and its floating-point type.
     """
 
+    # From 0.1 to 100 on a log scale: beta = 1 suits standard normal keys, beta = dim
+    # unit-norm keys (see above).
+    hyperparameters: ClassVar[Mapping[str, tuple]] = MappingProxyType(
+        {"beta": (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)}
+    )
+
     def __init__(
         self,
         dim: int,
@@ -73,6 +83,10 @@ class AttentionMemory(BatchedMemory):
 
     def _state(self) -> torch.Tensor:
         return self.stored_values
+
+    def state_size(self) -> int:
+        """Floats one trial holds now: ``pairs stored x (dim + value_dim)`` (grows)."""
+        return self.n_stored * (self.key_dim + self.value_dim)
 
     def weights(self, queries: torch.Tensor) -> torch.Tensor:
         """Softmax weights of the queries over the stored pairs.

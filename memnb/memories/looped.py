@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import ClassVar
 
 import torch
 
 from .. import _validate
+from . import size
 
 
 class LoopedMemory:
@@ -16,6 +19,9 @@ class LoopedMemory:
     Python. This is how experiments run a memory class that has no ``trials``
     argument, and it is the straightforward baseline the benchmarks compare against.
     """
+
+    # Nothing to tune: the wrapped memories carry their own settings.
+    hyperparameters: ClassVar[Mapping[str, tuple]] = MappingProxyType({})
 
     def __init__(self, memories: Sequence[object]) -> None:
         if isinstance(memories, str | bytes) or not isinstance(memories, Sequence):
@@ -52,6 +58,16 @@ class LoopedMemory:
     def __call__(self, queries: torch.Tensor) -> torch.Tensor:
         queries = _validate.finite("queries", self._split("queries", queries))
         return torch.stack([m(q) for m, q in zip(self.memories, queries, strict=True)])
+
+    def state_size(self) -> int:
+        """Floats one trial holds: that of each wrapped memory, which must all agree."""
+        sizes = [size.state_size(m) for m in self.memories]
+        if len(set(sizes)) > 1:
+            raise ValueError(
+                f"the wrapped memories hold different numbers of floats, {sizes}; "
+                "state_size is one number per trial and needs them to agree"
+            )
+        return sizes[0]
 
     def __repr__(self) -> str:
         return f"LoopedMemory({self.trials} x {type(self.memories[0]).__name__})"

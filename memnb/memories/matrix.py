@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
 import torch
 
 from .. import _validate
@@ -26,6 +30,10 @@ class _MatrixMemory(BatchedMemory):
     def _state(self) -> torch.Tensor:
         return self.matrix
 
+    def state_size(self) -> int:
+        """Floats one trial holds: the ``value_dim x dim`` matrix."""
+        return self.key_dim * self.value_dim
+
     def _read(self, q: torch.Tensor) -> torch.Tensor:
         return q @ self.matrix.transpose(-2, -1)
 
@@ -42,6 +50,9 @@ class MatrixAssociativeMemory(_MatrixMemory):
         value_dim: value dimension (defaults to ``dim``).
         device, dtype: where the matrix lives and its floating-point type.
     """
+
+    # Nothing to tune: the Hebbian write has no step size or scale.
+    hyperparameters: ClassVar[Mapping[str, tuple]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -64,7 +75,10 @@ class MatrixAssociativeMemory(_MatrixMemory):
 class DeltaRuleMemory(_MatrixMemory):
     """Delta-rule (fast-weight) memory: one gradient step on ``1/2 sum_n |M k_n - v_n|^2``.
 
-    The step is ``M += lr * sum_n (v_n - M k_n) k_n^T`` (Widrow-Hoff; the DeltaNet write).
+    The step is ``M += lr * sum_n (v_n - M k_n) k_n^T``: Widrow-Hoff's rule applied to the
+    whole batch at once. It is not DeltaNet's write, which takes one pair at a time with
+    L2-normalised keys (:class:`~memnb.memories.deltanet.DeltaNetMemory`); a batch step is
+    stable only while ``lr * lambda_max(K^T K) < 2``.
     For one pair the read error shrinks by ``(1 - lr |k|^2)`` per write, so the MSE
     falls by ``(1 - lr |k|^2)^2`` per write and diverges once ``lr |k|^2 > 2``.
     With standard normal keys ``|k|^2`` is about ``dim``, hence the default
@@ -79,6 +93,13 @@ class DeltaRuleMemory(_MatrixMemory):
         value_dim: value dimension (defaults to ``dim``).
         device, dtype: where the matrix lives and its floating-point type.
     """
+
+    # Plain step sizes for the book's d = 32 to 64: from steps a batch of N = 8 d pairs
+    # takes stably (lr < 2 / (sqrt(N) + sqrt(d))^2, about 0.002 at d = 64) to steps
+    # beyond 2 / d, where even one pair diverges. For another d, pass tune() a grid.
+    hyperparameters: ClassVar[Mapping[str, tuple]] = MappingProxyType(
+        {"lr": (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)}
+    )
 
     def __init__(
         self,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import ClassVar
 
 import torch
 from torch.nn import functional
@@ -77,6 +79,16 @@ class NeuralMemory(BatchedMemory):
         device, dtype: where the weights live and their floating-point type.
     """
 
+    # Grids around the defaults; depth, width and activation (the architecture) are
+    # not tuned.
+    hyperparameters: ClassVar[Mapping[str, tuple]] = MappingProxyType(
+        {
+            "lr": (0.05, 0.1, 0.2, 0.5, 1.0),
+            "momentum": (0.0, 0.5, 0.9),
+            "decay": (0.0, 0.01, 0.1),
+        }
+    )
+
     def __init__(
         self,
         dim: int,
@@ -127,6 +139,13 @@ class NeuralMemory(BatchedMemory):
 
     def _state(self) -> torch.Tensor:
         return self.weight_0
+
+    def state_size(self) -> int:
+        """Floats one trial holds: the MLP's parameter count, ``sum fan_out x fan_in``.
+
+        The momentum (surprise) terms, one per weight, are optimizer state and not counted.
+        """
+        return sum(w.shape[-2] * w.shape[-1] for w in self.weights)
 
     def _mlp(self, x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
         act = ACTIVATIONS[self.activation]

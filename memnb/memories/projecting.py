@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -47,6 +50,11 @@ class ProjectingEpisodicMemory(EpisodicMemory):
         seed: an int or ``torch.Generator`` for the slots and projections.
         device, dtype: where the state lives and its floating-point type.
     """
+
+    # As EpisodicMemory's; the dimensions and the design are not tuned.
+    hyperparameters: ClassVar[Mapping[str, tuple]] = MappingProxyType(
+        {"lr": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "beta": (0.3, 1.0, 3.0, 10.0)}
+    )
 
     def __init__(
         self,
@@ -123,6 +131,14 @@ class ProjectingEpisodicMemory(EpisodicMemory):
         v = self._tokens("values", values, n=k.shape[-2])
         with torch.no_grad():
             return self._unbatch(self._loss(k, v))
+
+    def state_size(self) -> int:
+        """Floats one trial holds: the slots, ``memory_size x 2 memory_dim``, plus the key
+        projection and the value projection (or the readout), ``memory_dim x token_dim``
+        each. Fixed random projections count too: each trial draws and keeps its own.
+        """
+        projection = self.readout if self.value_projection == "readout" else self.value_proj
+        return super().state_size() + self.key_proj[0].numel() + projection[0].numel()
 
     def value_norm(self) -> torch.Tensor:
         """Per-trial Frobenius norm of ``P_V`` (of the readout for ``"readout"``): ``(T,)``."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -62,6 +65,11 @@ class EpisodicMemory(BatchedMemory):
         device, dtype: where the slots live and their floating-point type.
     """
 
+    # Grids around the defaults on a log scale; memory_size is a budget, not tuned.
+    hyperparameters: ClassVar[Mapping[str, tuple]] = MappingProxyType(
+        {"lr": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "beta": (0.3, 1.0, 3.0, 10.0)}
+    )
+
     def __init__(
         self,
         dim: int,
@@ -94,6 +102,10 @@ class EpisodicMemory(BatchedMemory):
 
     def _state(self) -> torch.Tensor:
         return self.slot_values
+
+    def state_size(self) -> int:
+        """Floats one trial holds: ``memory_size x (dim + value_dim)``, keys and values."""
+        return self.memory_size * (self.key_dim + self.value_dim)
 
     def _weights(self, q: torch.Tensor) -> torch.Tensor:
         """Slot weights of a batched query ``(T, N, d)``: ``(T, N, memory_size)``."""
