@@ -2,22 +2,29 @@
 
 :func:`profile` runs adaptation, capacity, forgetting, the dimension sweep and the
 A -> B -> C contiguity test on a memory factory and returns a :class:`Profile`: one tidy
-frame, five headline numbers and a panel figure that sets the memory beside others.
+frame, five headline numbers, each with its 95 % confidence interval (an
+:class:`Estimate`), and a panel figure that sets the memory beside others.
+:func:`reference_profiles` profiles memnb's own families, each at the setting that
+:func:`tune_references` found best for each protocol (stored in :data:`TUNED`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import torch
 
-from . import _validate, data, experiments, summaries
+from . import _validate, data, experiments, summaries, theory
 from ._validate import require_columns as _require
 from .experiments._build import Factory, build_memory, child_seeds, place_like
 from .experiments._protocol import read as checked_read
@@ -25,12 +32,19 @@ from .experiments._protocol import read as checked_read
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .tuning import Tuned
+
 __all__ = [
+    "Estimate",
+    "OBJECTIVES",
+    "REFERENCES",
+    "TUNED",
     "on_device",
     "Profile",
     "profile",
     "reference_profiles",
     "summary_table",
+    "tune_references",
     "validate",
 ]
 
@@ -40,30 +54,159 @@ PROTOCOLS = ("adaptation", "capacity", "forgetting", "dimensions", "contiguity")
 HEADLINES = {
     "steps_to_90pct": "steps to 90 % (writes, lower = faster)",
     "capacity_95": "capacity at 95 % (pairs, d = 64)",
-    "forgetting": "forgetting (accuracy drop, lower = better)",
+    "forgetting": "forgetting (drop in accuracy on A, chance 1/8, lower = better)",
     "dim_for_95": "dim for 95 % (d, N = 50, lower = better)",
     "successor_cosine": "successor cosine (B -> C, 1 = exact)",
 }
 
+LEVEL = 0.95  # the confidence level of every interval
+N_BOOT = 1000  # resamples of the trials behind each interval
+# A forgetting score is quoted only when the accuracy on A right after learning it has
+# come at least this fraction of the way from chance to 1: a memory that never learned A
+# has nothing to forget, and its "forgetting" would read as a good score.
+LEARNED = 0.5
+
 # The book's settings for each protocol (``quick=False``) and a small grid (``quick=True``).
+# Forgetting is the forgetting chapter's protocol: two clustered tasks of 4 clusters each
+# (8 candidate values, chance 1/8), 16 train and 32 test keys per task, 20 writes each.
 _NS = tuple(2**i for i in range(2, 10))  # N = 4 ... 512
 _DIMS = (8, 16, 32, 64, 128, 256)
+_TASKS = dict(kind="clustered", clusters=4)
 SETTINGS: dict[bool, dict[str, dict[str, Any]]] = {
     False: {
         "adaptation": dict(steps=20, trials=32, dim=32),
         "capacity": dict(n_items=_NS, steps=5, trials=16, dim=64),
-        "forgetting": dict(steps=20, trials=32, dim=32),
+        "forgetting": dict(steps=20, trials=32, dim=32, **_TASKS),
         "dimensions": dict(dims=_DIMS, n_items=50, steps=5, trials=16),
         "contiguity": dict(trials=64, dim=64, steps=5),
     },
     True: {
         "adaptation": dict(steps=20, trials=8, dim=32),
         "capacity": dict(n_items=_NS[:-1], steps=5, trials=8, dim=64),
-        "forgetting": dict(steps=20, trials=8, dim=32),
+        "forgetting": dict(steps=20, trials=16, dim=32, **_TASKS),
         "dimensions": dict(dims=_DIMS, n_items=50, steps=5, trials=8),
         "contiguity": dict(trials=16, dim=64, steps=5),
     },
 }
+
+# memnb's families that reference_profiles sets beside a reader's memory, by default.
+REFERENCES = (
+    "EpisodicMemory",
+    "MatrixAssociativeMemory",
+    "DeltaRuleMemory",
+    "DeltaNetMemory",
+    "AttentionMemory",
+    "SlidingWindowMemory",
+)
+
+# The grids that tune_references searches where a class's declared grid stops short of
+# the best setting: smaller steps for the delta rules (their best forgetting steps lie
+# below the declared grids), and the delta rule's default step (lr=None: 1/d).
+REFERENCE_GRIDS: dict[str, dict[str, tuple]] = {
+    "DeltaRuleMemory": {
+        "lr": (None, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05)
+    },
+    "DeltaNetMemory": {"beta": (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)},
+    "GatedDeltaNetMemory": {
+        "beta": (0.005, 0.02, 0.1, 0.25, 0.5, 1.0),
+        "alpha": (0.9, 0.99, 0.999, 1.0),
+    },
+}
+
+# The best setting of each family for each protocol (constructor keywords; empty: the
+# defaults). Found by ``tune_references(tuple(TUNED))``: memnb.tuning.tune over each
+# class's declared grid (or REFERENCE_GRIDS), with the book's settings
+# (``SETTINGS[False]``), tuning seeds 1 and 2, and the objective of OBJECTIVES for the
+# protocol. Seed 0, the default of profile and of the command line, was not used to
+# choose. A best value at an end of its grid is at the end of the allowed range
+# (DeltaNet's beta = 1; the delta rule's largest stable step, 0.002, for capacity and
+# the dimension sweep), or the next value beyond it scored lower (checked for the
+# forgetting beta of DeltaNet, 0.002, and of the attention memory, 0.03); the sliding
+# window's forgetting beta is moot, as its window holds none of A after B.
+# LinearAttentionMemory and NeuralMemory are left out (they run at their defaults):
+# some of their best values lie at the edges of their grids, which would have to grow.
+# tests/test_battery.py re-runs the search for the delta rule's forgetting.
+TUNED: dict[str, dict[str, dict[str, object]]] = {
+    "EpisodicMemory": {
+        "adaptation": {"lr": 0.3, "beta": 1.0},
+        "capacity": {"lr": 0.3, "beta": 1.0},
+        "forgetting": {"lr": 0.03, "beta": 1.0},
+        "dimensions": {"lr": 0.3, "beta": 1.0},
+        "contiguity": {"lr": 0.3, "beta": 1.0},
+    },
+    "MatrixAssociativeMemory": {
+        "adaptation": {},
+        "capacity": {},
+        "forgetting": {},
+        "dimensions": {},
+        "contiguity": {},
+    },
+    "DeltaRuleMemory": {
+        "adaptation": {"lr": None},
+        "capacity": {"lr": 0.002},
+        "forgetting": {"lr": 0.0001},
+        "dimensions": {"lr": 0.002},
+        "contiguity": {"lr": None},
+    },
+    "DeltaNetMemory": {
+        "adaptation": {"beta": 1.0},
+        "capacity": {"beta": 0.1},
+        "forgetting": {"beta": 0.005},
+        "dimensions": {"beta": 0.25},
+        "contiguity": {"beta": 1.0},
+    },
+    "GatedDeltaNetMemory": {
+        "adaptation": {"beta": 1.0, "alpha": 1.0},
+        "capacity": {"beta": 0.1, "alpha": 1.0},
+        "forgetting": {"beta": 0.005, "alpha": 1.0},
+        "dimensions": {"beta": 0.25, "alpha": 1.0},
+        "contiguity": {"beta": 1.0, "alpha": 1.0},
+    },
+    "AttentionMemory": {
+        "adaptation": {"beta": 1.0},
+        "capacity": {"beta": 1.0},
+        "forgetting": {"beta": 0.1},
+        "dimensions": {"beta": 30.0},
+        "contiguity": {"beta": 3.0},
+    },
+    "SlidingWindowMemory": {
+        "adaptation": {"beta": 1.0},
+        "capacity": {"beta": 1.0},
+        "forgetting": {"beta": 0.25},
+        "dimensions": {"beta": 1.0},
+        "contiguity": {"beta": 0.5},
+    },
+}
+
+
+class Estimate(float):
+    """A headline number that carries its confidence interval.
+
+    An ``Estimate`` is the number itself (a ``float``: it prints, compares and computes
+    as one, so it can be glued into prose or formatted as any number), with ``low`` and
+    ``high``, the bounds of its 95 % percentile bootstrap interval over trials. Both
+    bounds are NaN when the number is NaN (never reached, or not measurable) or has no
+    interval; ``high`` is ``inf`` when some resamples of the trials never reach the level
+    that defines the number.
+    """
+
+    low: float
+    high: float
+
+    def __new__(cls, value: float, low: float = math.nan, high: float = math.nan) -> Estimate:
+        return super().__new__(cls, value)
+
+    def __init__(self, value: float, low: float = math.nan, high: float = math.nan) -> None:
+        for name, bound in (("low", low), ("high", high)):
+            if isinstance(bound, bool) or not isinstance(bound, Real):
+                raise TypeError(f"{name} must be a number, got {bound!r} ({type(bound).__name__})")
+        if low > high:
+            raise ValueError(f"low must not exceed high, got low={low!r} > high={high!r}")
+        self.low, self.high = float(low), float(high)
+
+    def __reduce__(self) -> tuple:
+        return (Estimate, (float(self), self.low, self.high))
+
 
 _RNG_LOCK = threading.Lock()  # torch's global RNG is seeded while a memory is built
 
@@ -74,14 +217,18 @@ class Profile:
 
     ``frame`` stacks the frames of all protocols (column ``protocol``, one of
     :data:`PROTOCOLS`, plus each protocol's own columns; ``memory`` holds ``label``).
-    ``summary`` holds the five headline numbers, NaN where the memory never reaches the
-    level that defines one; ``notes`` explains those NaNs, any bounds and diverged trials.
+    ``summary`` holds the five headline numbers as :class:`Estimate` (a float with
+    ``low`` and ``high``, its 95 % confidence interval), NaN where the memory never
+    reaches the level that defines one or where it cannot be measured; ``notes``
+    explains those NaNs, any bounds and diverged trials. ``settings`` holds the keyword
+    settings the factory was called with for each protocol (none: as given).
     """
 
     label: str
     frame: pd.DataFrame
     summary: dict[str, float]
     notes: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.label, str):
@@ -92,6 +239,10 @@ class Profile:
                 f"summary must be a dict with the headline numbers {list(HEADLINES)}, "
                 f"got {self.summary!r:.80}"
             )
+        self.summary = {
+            k: v if isinstance(v, Estimate) else Estimate(v) for k, v in self.summary.items()
+        }
+        self.settings = _settings(self.settings)
 
     def protocol(self, name: str) -> pd.DataFrame:
         """The rows of one protocol, with only the columns it fills."""
@@ -101,7 +252,8 @@ class Profile:
         return rows.dropna(axis=1, how="all").reset_index(drop=True)
 
     def figure(self, references: Sequence[Profile] = ()) -> Figure:
-        """One panel per protocol: this profile (drawn first) beside ``references``."""
+        """One panel per protocol: this profile (drawn first) beside ``references``, each
+        headline number marked with its 95 % confidence interval."""
         from . import plots
 
         profiles = [self, *references]
@@ -112,7 +264,8 @@ class Profile:
         if len(set(labels)) != len(labels):
             raise ValueError(f"profiles need distinct labels to be told apart, got {labels}")
         frame = pd.concat([p.frame for p in profiles], ignore_index=True)
-        return plots.profile_panels(frame, PROTOCOLS)
+        headlines = {p.label: p.summary for p in profiles}
+        return plots.profile_panels(frame, PROTOCOLS, headlines=headlines)
 
 
 def profile(
@@ -124,6 +277,7 @@ def profile(
     executor: concurrent.futures.Executor | None = None,
     label: str | None = None,
     progress: bool = False,
+    settings: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Profile:
     """Run every protocol of the book on ``factory`` and read off the headline numbers.
 
@@ -135,7 +289,14 @@ def profile(
     factory that takes it, else an ``nn.Module`` is moved with ``.to(device)``.
     ``executor`` (any ``concurrent.futures.Executor``) runs the five protocols as
     separate tasks; the results are identical to the in-process run. ``progress`` shows a
-    tqdm bar over the protocols.
+    tqdm bar over the protocols. ``settings`` maps a protocol to the keywords the factory
+    is called with for it (``factory(dim, **settings[protocol])``), for example the best
+    setting of each protocol found with :mod:`memnb.tuning`.
+
+    Each headline number is an :class:`Estimate` with its 95 % percentile bootstrap
+    interval over trials. Forgetting is quoted only where the memory learned task A (its
+    accuracy on A before B at least halfway from chance to 1); otherwise it is NaN and
+    ``notes`` says why.
     """
     for name, flag in (("quick", quick), ("progress", progress)):
         if not isinstance(flag, bool):
@@ -148,28 +309,37 @@ def profile(
             f"executor must be a concurrent.futures.Executor (with submit), "
             f"got {type(executor).__name__}"
         )
+    chosen = _settings(settings)
     bar = _progress_bar(progress)
     name = label if label is not None else experiments._build.label_of(factory, None)
     built = on_device(factory, device)
     validate(built, seed=seed)
-    settings = SETTINGS[quick]
+    factories = {
+        p: on_device(partial(factory, **chosen[p]), device) if chosen.get(p) else built
+        for p in PROTOCOLS
+    }
+    for p in chosen:
+        validate(factories[p], seed=seed)
+    options = SETTINGS[quick]
     if executor is None:
         frames = []
         for protocol in PROTOCOLS:
-            frames.append(_run(protocol, built, settings[protocol], seed, name))
+            frames.append(_run(protocol, factories[protocol], options[protocol], seed, name))
             bar(protocol)
     else:
-        futures = [executor.submit(_run, p, built, settings[p], seed, name) for p in PROTOCOLS]
+        futures = [
+            executor.submit(_run, p, factories[p], options[p], seed, name) for p in PROTOCOLS
+        ]
         frames = []
         for protocol, future in zip(PROTOCOLS, futures, strict=True):
             frames.append(future.result())
             bar(protocol)
     bar(None)
     by_protocol = dict(zip(PROTOCOLS, frames, strict=True))
-    summary, notes = _headlines(by_protocol, settings)
+    summary, notes = _headlines(by_protocol, options, seed)
     frame = pd.concat([f.assign(protocol=p) for p, f in by_protocol.items()], ignore_index=True)
     frame = frame[["protocol", *frame.columns.drop("protocol")]]
-    return Profile(label=name, frame=frame, summary=summary, notes=notes)
+    return Profile(label=name, frame=frame, summary=summary, notes=notes, settings=chosen)
 
 
 def reference_profiles(
@@ -178,25 +348,137 @@ def reference_profiles(
     seed: int = 0,
     device: str | torch.device | None = None,
     executor: concurrent.futures.Executor | None = None,
+    names: Sequence[str] = REFERENCES,
+    tuned: bool = True,
 ) -> list[Profile]:
-    """Profiles of memnb's four memory families (from :data:`memnb.memories.MEMORIES`),
-    with their default settings."""
+    """Profiles of memnb's families ``names`` (from :data:`memnb.memories.MEMORIES`).
+
+    With ``tuned`` (the default) each family runs each protocol at its best setting for
+    that protocol (:data:`TUNED`, found by :func:`tune_references` on seeds 1 and 2);
+    a family without a stored setting, or ``tuned=False``, runs at its defaults.
+    """
     from .memories import pick
 
-    families = pick(
-        "EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory", "AttentionMemory"
-    )
+    if not isinstance(tuned, bool):
+        raise TypeError(f"tuned must be True or False, got {tuned!r}")
+    if isinstance(names, str):
+        names = (names,)
+    families = pick(*names)
     return [
-        profile(f, quick=quick, seed=seed, device=device, executor=executor, label=name)
+        profile(
+            f,
+            quick=quick,
+            seed=seed,
+            device=device,
+            executor=executor,
+            label=name,
+            settings=TUNED.get(name) if tuned else None,
+        )
         for name, f in families.items()
     ]
 
 
-def summary_table(profiles: Sequence[Profile]) -> pd.DataFrame:
-    """One row per profile (index: label), one column per headline number.
+def tune_references(
+    names: Sequence[str] = REFERENCES,
+    *,
+    protocols: Sequence[str] = PROTOCOLS,
+    quick: bool = False,
+    tuning_seeds: Iterable[int] = (1, 2),
+    evaluation_seeds: Iterable[int] = (0,),
+    executor: concurrent.futures.Executor | None = None,
+) -> dict[str, dict[str, Tuned]]:
+    """Find each family's best setting for each protocol, as :data:`TUNED` was found.
 
-    Column names carry the unit and the direction that is better; ``attrs["note"]``
-    says what a NaN (never reached) or a bound means for each profile.
+    For every memory of ``names`` and every protocol of ``protocols``, runs
+    :func:`memnb.tuning.tune` over the class's declared grid (or its entry in
+    ``REFERENCE_GRIDS``) with the protocol's settings (``SETTINGS[quick]``) and the
+    objective :data:`OBJECTIVES` names for it. Each grid lists the class's default value
+    first, so that where the defaults tie with other settings (``tune`` keeps the first
+    of a tie) the defaults are kept. The delta rule's grid keeps only the steps under its
+    stability bound for every batch the protocol writes, so that no reference diverges,
+    even slowly. Returns name -> protocol -> ``Tuned``;
+    ``{name: {p: t.best for p, t in r.items()} for name, r in result.items()}`` is the
+    form of :data:`TUNED`. This runs every setting of every grid, which takes minutes.
+    """
+    from . import tuning
+    from .memories import pick
+
+    if not isinstance(quick, bool):
+        raise TypeError(f"quick must be True or False, got {quick!r}")
+    if isinstance(names, str):
+        names = (names,)
+    if isinstance(protocols, str):
+        protocols = (protocols,)
+    for p in protocols:
+        _validate.one_of("protocols", p, PROTOCOLS)
+    families = pick(*names)
+    return {
+        name: {
+            p: tuning.tune(
+                _PROTOCOL_FUNCTIONS[p],
+                cls,
+                grid=_stable_steps(
+                    name,
+                    _defaults_first(cls, REFERENCE_GRIDS.get(name, cls.hyperparameters)),
+                    SETTINGS[quick][p],
+                ),
+                objective=OBJECTIVES[p],
+                tuning_seeds=tuning_seeds,
+                evaluation_seeds=evaluation_seeds,
+                executor=executor,
+                **SETTINGS[quick][p],
+            )
+            for p in protocols
+        }
+        for name, cls in families.items()
+    }
+
+
+def _stable_steps(name: str, grid: dict[str, tuple], options: dict) -> dict[str, tuple]:
+    """``grid`` without the delta-rule steps that break its stability bound.
+
+    A bulk delta write of N Gaussian keys in d dimensions is stable only while
+    ``lr * lambda_max < 2``, with ``lambda_max`` near ``d (1 + sqrt(N / d))^2``
+    (:func:`memnb.theory.gram_eigenvalue_edges`). For the protocols that write up to
+    hundreds of random keys (capacity, dimensions), a step past the bound at their
+    largest batch lets the error grow with every write, though a few writes may not show
+    it in the recall; such steps are dropped (``lr=None`` is ``1/d``).
+    """
+    if name != "DeltaRuleMemory" or "lr" not in grid or "n_items" not in options:
+        return grid
+    dims = options.get("dims", (options.get("dim"),))
+    sizes = [options["n_items"]] if "dims" in options else list(options["n_items"])
+
+    def stable(lr: float | None) -> bool:
+        return all(
+            (1 / d if lr is None else lr) * theory.gram_eigenvalue_edges(n, d, d)[1] < 2
+            for n in sizes
+            for d in dims
+        )
+
+    return {**grid, "lr": tuple(lr for lr in grid["lr"] if stable(lr))}
+
+
+def _defaults_first(cls: type, grid: Mapping[str, Iterable[object]]) -> dict[str, tuple]:
+    """``grid`` with each keyword's default value (when the grid holds it) moved first."""
+    defaults = inspect.signature(cls).parameters
+    ordered = {}
+    for key, values in grid.items():
+        values = tuple(values)
+        default = defaults[key].default if key in defaults else inspect.Parameter.empty
+        first = [v for v in values if v is default or v == default]
+        ordered[key] = (*first, *(v for v in values if v not in first))
+    return ordered
+
+
+def summary_table(profiles: Sequence[Profile]) -> pd.DataFrame:
+    """One row per profile (index: label), three columns per headline number.
+
+    The columns are a two-level index: the headline (its name carries the unit and the
+    direction that is better) and ``value``, ``low`` and ``high`` (the number and its 95 %
+    confidence interval). ``attrs["note"]`` says what a NaN (never reached, or not
+    measurable) or a bound means for each profile; ``attrs["keys"]`` maps each headline
+    to its key in ``Profile.summary``.
     """
     if isinstance(profiles, Profile):
         profiles = [profiles]
@@ -206,15 +488,44 @@ def summary_table(profiles: Sequence[Profile]) -> pd.DataFrame:
     for p in profiles:
         if not isinstance(p, Profile):
             raise TypeError(f"profiles must be Profile objects, got {type(p).__name__}")
-    rows = {p.label: [p.summary[k] for k in HEADLINES] for p in profiles}
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(HEADLINES.values()))
+    rows = {
+        p.label: [
+            x for k in HEADLINES for x in (float(p.summary[k]), p.summary[k].low, p.summary[k].high)
+        ]
+        for p in profiles
+    }
+    columns = pd.MultiIndex.from_product(
+        [list(HEADLINES.values()), ["value", "low", "high"]], names=["headline", "estimate"]
+    )
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     table.index.name = "memory"
     notes = [f"{p.label}: {text}" for p in profiles for text in p.notes.values()]
     table.attrs["note"] = (
-        "NaN: the memory never reaches the level within the settings measured. " + "; ".join(notes)
+        "NaN: the memory never reaches the level within the settings measured, or the "
+        "number cannot be measured (see the note). low and high: 95 % bootstrap interval "
+        "over trials. " + "; ".join(notes)
     ).strip()
     table.attrs["keys"] = dict(zip(HEADLINES.values(), HEADLINES, strict=True))
     return table
+
+
+def _settings(settings: object) -> dict[str, dict[str, object]]:
+    """``settings`` (protocol -> keyword settings, or None) checked, as plain dicts."""
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping):
+        raise TypeError(
+            f"settings must map a protocol to keyword settings, got {type(settings).__name__}"
+        )
+    checked = {}
+    for protocol, keywords in settings.items():
+        _validate.one_of("settings key", protocol, PROTOCOLS)
+        if not isinstance(keywords, Mapping) or not all(isinstance(k, str) for k in keywords):
+            raise TypeError(
+                f"settings[{protocol!r}] must map keyword names to values, got {keywords!r}"
+            )
+        checked[protocol] = dict(keywords)
+    return checked
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,34 +599,148 @@ def validate(factory: Factory, *, dim: int = 8, trials: int = 2, n_items: int = 
 # Running the protocols and reading the headline numbers
 
 
+_PROTOCOL_FUNCTIONS: dict[str, Callable[..., pd.DataFrame]] = {
+    "adaptation": experiments.adaptation,
+    "capacity": experiments.capacity,
+    "forgetting": experiments.forgetting,
+    "dimensions": experiments.token_dimensions,
+    "contiguity": experiments.probe,
+}
+
+
 def _run(protocol: str, factory: Factory, options: dict, seed: int, label: str) -> pd.DataFrame:
     """One protocol's frame. Runs under a lock with torch's global RNG seeded and restored,
     so that threads sharing that RNG give the same numbers as one run after another."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     (rng_seed,) = child_seeds(seed + PROTOCOLS.index(protocol), 1)
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(rng_seed)
-        if protocol == "adaptation":
-            return experiments.adaptation(factory, seed=seed, label=label, **options)
-        if protocol == "capacity":
-            return experiments.capacity(factory, seed=seed, label=label, **options)
-        if protocol == "forgetting":
-            return experiments.forgetting(factory, seed=seed, label=label, **options)
-        if protocol == "dimensions":
-            return experiments.token_dimensions(factory, seed=seed, label=label, **options)
-        if protocol == "contiguity":
-            return experiments.probe(factory, seed=seed, label=label, **options)
-    raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        return _PROTOCOL_FUNCTIONS[protocol](factory, seed=seed, label=label, **options)
 
 
-def _headlines(frames: dict[str, pd.DataFrame], settings: dict) -> tuple[dict, dict]:
+# ---------------------------------------------------------------------------------------------
+# The headline numbers: each read off its protocol's frame, with a bootstrap interval
+
+
+def _steps_to_90pct(frame: pd.DataFrame) -> float:
+    """The first write after which the mean read error is below 10 % of its start (NaN:
+    never, within the writes run)."""
+    first = summaries.steps_to_fraction(frame, fraction=0.1, by=None).iloc[0]
+    return math.nan if pd.isna(first) else float(first)
+
+
+def _capacity_95(frame: pd.DataFrame) -> pd.Series:
+    """Capacity at 95 % recall with its bootstrap interval (``capacity, lower_bound, low,
+    high``; :func:`memnb.summaries.capacity_at`)."""
+    return summaries.capacity_at(frame, 0.95, by=None, ci=LEVEL, n_boot=N_BOOT).iloc[0]
+
+
+def _dim_for_95(frame: pd.DataFrame) -> pd.Series:
+    """The smallest d at which 95 % of the 50 pairs are recalled (``crossing, at_first``)."""
+    return summaries.first_reaching(frame, "dim", 0.95, by=None).iloc[0]
+
+
+def _successors(frame: pd.DataFrame) -> pd.Series:
+    """Per trial, the cosine of the read of B with C (the successor)."""
+    rows = frame[(frame["cue"] == "B") & (frame["target"] == "C")]
+    return rows.groupby("trial")["cosine"].mean()
+
+
+def _average_accuracy(frame: pd.DataFrame) -> float:
+    """After learning A then B: the mean over trials of the accuracies on A and on B."""
+    return float((frame["acc_A2"] + frame["acc_B"]).mean(skipna=False) / 2)
+
+
+def _steps_objective(frame: pd.DataFrame) -> float:
+    """Minus the writes to a 90 % lower error (one more than were run when never)."""
+    steps = _steps_to_90pct(frame)
+    return -(float(frame["step"].max()) + 1 if math.isnan(steps) else steps)
+
+
+def _dim_objective(frame: pd.DataFrame) -> float:
+    """The mean recall over every d swept (not the d for 95 % alone: a step that reaches
+    95 % at a small d but breaks down at a larger one must not win)."""
+    return float(frame["accuracy"].mean(skipna=False))
+
+
+def _successor_objective(frame: pd.DataFrame) -> float:
+    """The mean successor cosine over trials."""
+    return float(_successors(frame).mean())
+
+
+# What memnb.tuning maximises to find a family's best setting for each protocol. For
+# forgetting it is not the forgetting score, which a memory that learns nothing wins,
+# but the average accuracy over both tasks after learning B: keep A *and* learn B. For
+# the dimension sweep it is the recall over all d, so that a step that is stable only at
+# small d (a delta rule's) does not win.
+OBJECTIVES: Mapping[str, Callable[[pd.DataFrame], float] | str] = {
+    "adaptation": _steps_objective,
+    "capacity": "capacity",
+    "forgetting": _average_accuracy,
+    "dimensions": _dim_objective,
+    "contiguity": _successor_objective,
+}
+
+
+def _resampled_means(table: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Means over the rows (trials) of ``N_BOOT`` resamples of them: ``(N_BOOT, columns)``."""
+    picks = rng.integers(0, len(table), size=(N_BOOT, len(table)))
+    return table[picks].mean(axis=1)
+
+
+def _interval(samples: np.ndarray) -> tuple[float, float]:
+    """The central ``LEVEL`` percentile interval of ``samples`` (``inf`` allowed)."""
+    low, high = np.quantile(samples, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], method="nearest")
+    return float(low), float(high)
+
+
+def _steps_interval(frame: pd.DataFrame, rng: np.random.Generator) -> tuple[float, float]:
+    """Bootstrap interval of :func:`_steps_to_90pct` (a resample that never gets there
+    counts as ``inf``)."""
+    table = frame.pivot(index="trial", columns="step", values="mse")
+    means = _resampled_means(table.to_numpy(dtype=float), rng)
+    below = means < 0.1 * means[:, :1]  # NaN (diverged) is never below
+    steps = table.columns.to_numpy(dtype=float)
+    return _interval(np.where(below.any(axis=1), steps[np.argmax(below, axis=1)], np.inf))
+
+
+def _dim_interval(frame: pd.DataFrame, rng: np.random.Generator) -> tuple[float, float]:
+    """Bootstrap interval of :func:`_dim_for_95`: the crossing of each resample, read as
+    :func:`memnb.summaries.first_reaching` reads it (linear in log2 d; ``inf`` never)."""
+    table = frame.pivot_table(index="trial", columns="dim", values="accuracy", dropna=False)
+    means = _resampled_means(table.to_numpy(dtype=float), rng)
+    at = np.log2(table.columns.to_numpy(dtype=float))
+    reached = means >= 0.95
+    i = np.argmax(reached, axis=1)
+    rows = np.arange(len(means))
+    lo, hi = means[rows, np.maximum(i - 1, 0)], means[rows, i]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(np.isfinite(lo), (0.95 - lo) / (hi - lo), 0.0)
+    crossing = np.where(i == 0, at[0], at[np.maximum(i - 1, 0)] + frac * (at[i] - at[i - 1]))
+    return _interval(np.where(reached.any(axis=1), 2.0**crossing, np.inf))
+
+
+def _mean_interval(values: pd.Series, rng: np.random.Generator) -> tuple[float, float]:
+    """Bootstrap interval of the mean of per-trial ``values``."""
+    return _interval(_resampled_means(values.to_numpy(dtype=float)[:, None], rng)[:, 0])
+
+
+def _headlines(
+    frames: dict[str, pd.DataFrame], settings: dict, seed: int
+) -> tuple[dict[str, Estimate], dict[str, str]]:
+    """The five headline numbers with their intervals, and the notes on NaNs and bounds."""
+    rng = {k: np.random.default_rng([seed, i]) for i, k in enumerate(HEADLINES)}
     notes = {}
-    elbow = summaries.steps_to_fraction(frames["adaptation"], fraction=0.1).iloc[0]
-    steps = math.nan if pd.isna(elbow) else float(elbow)
+    steps = _steps_to_90pct(frames["adaptation"])
     if math.isnan(steps):
         notes["steps_to_90pct"] = (
             f"the error never fell by 90 % within {settings['adaptation']['steps']} writes"
         )
-    cap = summaries.capacity_at(frames["capacity"], 0.95).iloc[0]
+        steps_ci = (math.nan, math.nan)
+    else:
+        steps_ci = _steps_interval(frames["adaptation"], rng["steps_to_90pct"])
+    cap = _capacity_95(frames["capacity"])
     capacity = float(cap["capacity"])
     if math.isnan(capacity):
         notes["capacity_95"] = "recall is below 95 % already at the smallest N"
@@ -323,31 +748,66 @@ def _headlines(frames: dict[str, pd.DataFrame], settings: dict) -> tuple[dict, d
         notes["capacity_95"] = (
             f"capacity_95 is a lower bound: recall stays >= 95 % up to N = {capacity:g}"
         )
-    forgetting = float(frames["forgetting"]["forgetting"].mean())
-    diverged = int(frames["forgetting"]["diverged"].sum())
-    if diverged:
-        notes["forgetting"] = (
-            f"{diverged} of {len(frames['forgetting'])} trials diverged (a read was NaN or "
-            "inf, scored as a miss), so the drop in accuracy measures the divergence more "
-            "than forgetting"
-        )
-    first = summaries.first_reaching(frames["dimensions"], "dim", 0.95).iloc[0]
+    cap_ci = (math.nan, math.nan) if math.isnan(capacity) else (cap["low"], cap["high"])
+    forgetting, forgetting_ci, note = _forgetting(frames["forgetting"], rng["forgetting"])
+    if note:
+        notes["forgetting"] = note
+    first = _dim_for_95(frames["dimensions"])
     dim = float(first["crossing"])
     if math.isnan(dim):
         largest = max(settings["dimensions"]["dims"])
         notes["dim_for_95"] = f"recall of 50 pairs stays below 95 % up to d = {largest}"
     elif first["at_first"]:
         notes["dim_for_95"] = f"dim_for_95 is an upper bound: 95 % is reached at d = {dim:g}"
-    probe = frames["contiguity"]
-    successor = float(probe.loc[(probe["cue"] == "B") & (probe["target"] == "C"), "cosine"].mean())
+    dim_ci = (
+        (math.nan, math.nan)
+        if math.isnan(dim)
+        else _dim_interval(frames["dimensions"], rng["dim_for_95"])
+    )
+    successors = _successors(frames["contiguity"])
+    successor = float(successors.mean())
+    successor_ci = (
+        (math.nan, math.nan)
+        if math.isnan(successor)
+        else _mean_interval(successors, rng["successor_cosine"])
+    )
     summary = {
-        "steps_to_90pct": steps,
-        "capacity_95": capacity,
-        "forgetting": forgetting,
-        "dim_for_95": dim,
-        "successor_cosine": successor,
+        "steps_to_90pct": Estimate(steps, *steps_ci),
+        "capacity_95": Estimate(capacity, *cap_ci),
+        "forgetting": Estimate(forgetting, *forgetting_ci),
+        "dim_for_95": Estimate(dim, *dim_ci),
+        "successor_cosine": Estimate(successor, *successor_ci),
     }
     return summary, notes
+
+
+def _forgetting(
+    frame: pd.DataFrame, rng: np.random.Generator
+) -> tuple[float, tuple[float, float], str]:
+    """The forgetting score, its interval and its note ("" when none is needed).
+
+    The score is NaN, "not measurable", when the accuracy on A right after learning it
+    is not at least ``LEARNED`` of the way from chance to 1.
+    """
+    a1, chance = float(frame["acc_A1"].mean()), float(frame["chance"].mean())
+    diverged = int(frame["diverged"].sum())
+    needed = chance + LEARNED * (1 - chance)
+    broke = f"{diverged} of {len(frame)} trials diverged (a read was NaN or inf, scored as a miss)"
+    if not a1 >= needed:
+        note = (
+            f"not measurable: the accuracy on task A right after learning it is {a1:.2f}, "
+            f"below {needed:.2f} (halfway from chance, {chance:.3g}, to 1), so there was "
+            "little of A to forget; no score is quoted"
+        )
+        return math.nan, (math.nan, math.nan), note + (f"; {broke}" if diverged else "")
+    score = float(frame["forgetting"].mean())
+    interval = _mean_interval(frame["forgetting"], rng)
+    note = (
+        f"{broke}, so the drop in accuracy measures the divergence more than forgetting"
+        if diverged
+        else ""
+    )
+    return score, interval, note
 
 
 def _progress_bar(progress: bool) -> Callable[[str | None], None]:

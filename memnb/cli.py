@@ -2,9 +2,10 @@
 
 Profiles a memory factory (or one of the book's memories by its name in
 :data:`memnb.memories.MEMORIES`) with :func:`memnb.battery.profile`, by default beside the
-reference memories of :func:`memnb.battery.reference_profiles`, and writes into ``DIR``
-the panel figure (PNG), the frame (CSV), the headline table (CSV) and a short report as
-Markdown and as HTML with the figure embedded.
+reference memories of :func:`memnb.battery.reference_profiles` (each at its tuned setting
+for each protocol), and writes into ``DIR`` the panel figure (PNG), the frame (CSV), the
+headline table with 95 % confidence intervals (CSV) and a short report as Markdown and as
+HTML with the figure embedded.
 
 Usage errors exit with status 2 (argparse); any other failure prints one line
 ``error: ...`` on stderr and exits with status 1.
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
 from . import __version__
@@ -140,6 +142,28 @@ def format_number(value: object) -> str:
     return f"{number:.4g}"
 
 
+def interval_text(value: object) -> str:
+    """A headline number with its 95 % confidence interval, ``12.5 [10.1, 14]``: the
+    number as :func:`format_number` writes it, and its ``low`` and ``high`` when it has
+    them (``n/a`` for a missing number, the number alone when it has no interval)."""
+    number = format_number(value)
+    low, high = (getattr(value, name, math.nan) for name in ("low", "high"))
+    if number == "n/a" or math.isnan(low) or math.isnan(high):
+        return number
+    return f"{number} [{format_number(low)}, {format_number(high)}]"
+
+
+def flat_columns(table: Any) -> Any:
+    """A copy of :func:`memnb.battery.summary_table`'s table with one level of column
+    names, ``"<headline>: value"``, ``"... : 95 % CI low"`` and ``"... : 95 % CI high"``
+    (for a CSV file that any tool reads)."""
+    flat = table.copy()
+    if getattr(flat.columns, "nlevels", 1) == 2:
+        names = {"value": "value", "low": "95 % CI low", "high": "95 % CI high"}
+        flat.columns = [f"{headline}: {names.get(part, part)}" for headline, part in flat.columns]
+    return flat
+
+
 def markdown_table(frame: Any) -> str:
     """A pandas frame as a GitHub Markdown table (index as the first column)."""
     index_name = frame.index.name or ""
@@ -194,13 +218,11 @@ def write_report(
         plt.close(figure)
     profile.frame.to_csv(paths["frame"], index=False)
     if references:
-        import pandas as pd
-
         paths["references"] = out / REFERENCE_FRAME
         pd.concat([r.frame for r in references], ignore_index=True).to_csv(
             paths["references"], index=False
         )
-    table.to_csv(paths["summary"])
+    flat_columns(table).to_csv(paths["summary"])
     files = [p.name for p in paths.values()] + [REPORT_MD, REPORT_HTML]
     text = report_markdown(
         profile, references, table, command=command, settings=settings, seconds=seconds, files=files
@@ -225,8 +247,9 @@ def report_markdown(
     seconds: float,
     files: Sequence[str],
 ) -> str:
-    """The report as Markdown: headline numbers, the table beside the references, the
-    figure (linked as ``profile.png``) and the list of ``files`` written."""
+    """The report as Markdown: headline numbers with their 95 % confidence intervals, the
+    table beside the references (and the settings each reference ran at), the figure
+    (linked as ``profile.png``) and the list of ``files`` written."""
     from .battery import HEADLINES
 
     label = _markdown_text(str(profile.label))
@@ -234,6 +257,15 @@ def report_markdown(
     table_note = str(table.attrs.get("note", ""))
     ref_names = ", ".join(str(r.label) for r in references) or "none (--no-references)"
     setting_text = ", ".join(f"{k}={v}" for k, v in settings.items())
+    profiles = [profile, *references]
+    beside = pd.DataFrame(
+        {
+            text: [interval_text(p.summary.get(key)) for p in profiles]
+            for key, text in HEADLINES.items()
+        },
+        index=pd.Index([str(p.label) for p in profiles], name="memory"),
+    )
+    tuned = [r for r in references if getattr(r, "settings", None)]
     lines = [
         f"# Memory profile: {label}",
         "",
@@ -244,20 +276,27 @@ def report_markdown(
         "",
         "## Headline numbers",
         "",
-        "| number | value | what it measures |",
-        "|---|---|---|",
+        "| number | value | 95 % CI | what it measures |",
+        "|---|---|---|---|",
         *(
-            f"| `{key}` | {format_number(profile.summary.get(key))} | {text} |"
+            f"| `{key}` | {format_number(profile.summary.get(key))} "
+            f"| {_ci_text(profile.summary.get(key))} | {text} |"
             for key, text in HEADLINES.items()
         ),
+        "",
+        "Each number is the mean over trials (or read off the mean curve), with its 95 % "
+        "percentile bootstrap interval over trials. Forgetting is scored as the nearest of "
+        "the 8 values of two clustered tasks (chance 1/8) and quoted only where the memory "
+        "learned task A (accuracy on A at least halfway from chance to 1).",
         "",
         *(f"- {_markdown_text(note)}" for note in notes),
         *([""] if notes else []),
         "## Beside the references",
         "",
-        markdown_table(table),
+        markdown_table(beside),
         "",
         *([_markdown_text(table_note), ""] if table_note else []),
+        *(_settings_lines(tuned) if tuned else []),
         "## Panel figure",
         "",
         f"![Panel figure of {label}]({FIGURE})",
@@ -268,6 +307,36 @@ def report_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _ci_text(value: object) -> str:
+    """``low to high`` of a headline number, ``n/a`` when it has no interval."""
+    low, high = (getattr(value, name, math.nan) for name in ("low", "high"))
+    if math.isnan(low) or math.isnan(high):
+        return "n/a"
+    return f"{format_number(low)} to {format_number(high)}"
+
+
+def _settings_lines(references: Sequence[Any]) -> list[str]:
+    """The report's section on the settings each reference memory ran at."""
+    from .battery import PROTOCOLS
+
+    def text(setting: dict) -> str:
+        return ", ".join(f"{k}={v}" for k, v in setting.items()) or "defaults"
+
+    lines = [
+        "## Settings of the references",
+        "",
+        "Each reference memory runs each protocol at its best setting for it, found with "
+        "`memnb.battery.tune_references` on seeds 1 and 2 (not on the seeds reported).",
+        "",
+        "| memory | " + " | ".join(PROTOCOLS) + " |",
+        "|---|" + "---|" * len(PROTOCOLS),
+    ]
+    for r in references:
+        cells = [_markdown_text(text(r.settings.get(p, {}))) for p in PROTOCOLS]
+        lines.append(f"| {_markdown_text(str(r.label))} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 # The look of the HTML report, the only styling it has.

@@ -18,6 +18,7 @@ __all__ = [
     "ContextPairs",
     "generator",
     "human_lag_crp",
+    "low_rank_pairs",
     "nonlinearity",
     "random_pairs",
     "random_projection",
@@ -513,6 +514,51 @@ def context_pairs(
     return ContextPairs(
         fin(contexts), fin(keys), fin(values), fin(key_map), fin(value_map), nonlinearity
     )
+
+
+def low_rank_pairs(
+    n: int,
+    dim: int,
+    rank: int,
+    noise: float = 0.5,
+    trials: int | None = None,
+    *,
+    seed: int | torch.Generator = 0,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` pairs whose value depends on the key through ``rank`` dimensions, plus noise.
+
+    Each pair comes from a latent ``z`` of ``rank`` standard normal coordinates:
+    ``k = B_K z + noise e_k`` and ``v = B_V z + noise e_v``, with ``B_K`` and ``B_V``
+    :func:`random_projection` matrices of shape ``(dim, rank)``, drawn once per trial and
+    shared by its pairs, and ``e_k``, ``e_v`` standard normal of dimension ``dim``, fresh
+    for every pair. The noiseless parts have squared norm about ``dim``, like a standard
+    normal vector, so ``noise`` is the ratio of the noise's norm to theirs. Without noise
+    the value is a fixed linear map of rank ``rank`` of the key,
+    ``v = B_V B_K^T k * rank / dim``; with noise the relation is blurred on both sides.
+    Draw stored and held-out pairs in one call: they then share ``B_K`` and ``B_V``.
+
+    Returns ``(keys, values)``, each ``(n, dim)`` or ``(trials, n, dim)``.
+    """
+    n = _validate.positive_int("n", n)
+    dim = _validate.positive_int("dim", dim)
+    rank = _validate.positive_int("rank", rank)
+    if rank > dim:
+        raise ValueError(f"rank must be at most dim = {dim}, got rank={rank}")
+    noise = _validate.positive_float("noise", noise, allow_zero=True)
+    trials = _validate.optional_trials(trials)
+    _check_dtype(dtype, device)
+    gen = generator(seed)
+    t = 1 if trials is None else trials
+    maps = [random_projection(dim, rank, t, seed=gen, dtype=torch.float64) for _ in range(2)]
+    latent = torch.randn(t, n, rank, generator=gen, dtype=torch.float64)
+    pairs = [
+        latent @ m.transpose(-2, -1) + noise * torch.randn(t, n, dim, generator=gen).double()
+        for m in maps
+    ]
+    keys, values = (_finish(x, trials, dtype, device) for x in pairs)
+    return keys, values
 
 
 # ---------------------------------------------------------------------------------------------

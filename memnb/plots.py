@@ -19,7 +19,9 @@ __all__ = [
     "capacity_curve",
     "capacity_panels",
     "capacity_points",
+    "capacity_ranking",
     "chain_curve",
+    "chance_line",
     "dimension_heatmap",
     "dimension_panels",
     "forgetting_trace",
@@ -31,6 +33,7 @@ __all__ = [
     "profile_panels",
     "projection_panels",
     "set_theme",
+    "state_size_curve",
     "subplots",
     "sweep_curve",
     "task_accuracies",
@@ -64,6 +67,38 @@ def _bootstrap_band(values: object) -> tuple[float, float]:
 BAND = _bootstrap_band  # handed to seaborn as its errorbar function
 LABELS = {"mse": "MSE of the read (per coordinate)", "cosine": "cosine(read, target)"}
 DIVERGED = "diverged (NaN/inf)"
+# The chance level of every accuracy figure: a thin dotted grey line labelled "chance".
+CHANCE_STYLE = {"color": "0.45", "ls": ":", "lw": 1.0}
+NEAREST = "recall, nearest of N values"  # the y label of the nearest-of-N criterion
+
+
+def _has_chance(frame: pd.DataFrame) -> bool:
+    """Does ``frame`` carry a ``chance`` column with a number in it?"""
+    return "chance" in frame.columns and bool(frame["chance"].notna().any())
+
+
+def _chance_curve(ax: Axes, frame: pd.DataFrame, x: str, label: str | None = "chance") -> object:
+    """Draw the mean ``chance`` of ``frame`` against ``x`` in the chance style; return the
+    line."""
+    chance = frame.groupby(x)["chance"].mean().dropna()
+    return ax.plot(chance.index, chance.to_numpy(), **CHANCE_STYLE, label=label)[0]
+
+
+def _legend_with(ax: Axes, line: object) -> None:
+    """Add ``line`` (with its label) to the legend that ``ax`` already has, if any."""
+    legend = ax.get_legend()
+    if legend is None:
+        return
+    labels = [text.get_text() for text in legend.get_texts()]
+    title = legend.get_title().get_text() or None
+    ax.legend([*legend.legend_handles, line], [*labels, line.get_label()], title=title)
+
+
+def _cosine_label(frame: pd.DataFrame) -> str:
+    """The y label of the cosine criterion, with the frame's ``cosine_threshold`` (0.9
+    when the frame does not say; "threshold" when it holds several)."""
+    levels = frame["cosine_threshold"].unique() if "cosine_threshold" in frame.columns else [0.9]
+    return f"recall, cosine >= {levels[0]:g}" if len(levels) == 1 else "recall, cosine >= threshold"
 
 
 def _axes(ax: object) -> Axes:
@@ -214,7 +249,7 @@ def subplots(ncols: int, width: float = 5.2, height: float = 3.8):
 # ---------------------------------------------------------------------------------------------
 # Forgetting
 
-ACCURACY = "accuracy (fraction of test keys)"
+ACCURACY = "recall, nearest of the tasks' values"  # fraction of test keys
 # One colour per memory in every forgetting figure (skipping the palette's fourth colour,
 # which is hard to tell from its second).
 _COLOURS = sns.color_palette("colorblind")
@@ -239,15 +274,15 @@ def task_accuracies(
     """The two-task scores of a :func:`memnb.experiments.forgetting` frame as bars.
 
     For each ``by`` value: the accuracy on A right after learning A, on A after learning
-    B, and on B, each the mean over trials with its 95 % confidence interval. The dashed
-    line is chance (a read that picks one of the candidate values at random).
+    B, and on B, each the mean over trials with its 95 % confidence interval. The dotted
+    grey line is chance (a read that picks one of the candidate values at random).
     """
     _require(frame, [by, "chance", *TWO_TASKS])
     ax = _axes(ax)
     long = frame.melt(id_vars=[by], value_vars=list(TWO_TASKS), value_name="accuracy")
     long["tested"] = long["variable"].map(TWO_TASKS)
     sns.barplot(data=long, y=by, x="accuracy", hue="tested", errorbar=BAND, ax=ax)
-    ax.axvline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+    ax.axvline(frame["chance"].mean(), **CHANCE_STYLE, label="chance")
     _note_diverged(ax, frame, by)
     ax.set_xlim(0, 1.02)
     ax.set_xlabel(ACCURACY)
@@ -274,7 +309,13 @@ def sweep_curve(
     ylabel: str | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Mean ``y`` against a swept setting ``x``, with a 95 % confidence band over trials."""
+    """Mean ``y`` against a swept setting ``x``, with a 95 % confidence band over trials.
+
+    When ``y`` is ``"accuracy"`` and the frame has a ``chance`` column, its mean against
+    ``x`` is drawn as a dotted grey line labelled "chance", and the default y label names
+    the criterion (nearest of the candidate values); ``"cosine_recall"`` is labelled with
+    its cosine threshold.
+    """
     _require(frame, [x, y] + [c for c in (hue, style) if c])
     ax = _axes(ax)
     names = [] if hue is None else list(frame[hue].drop_duplicates())
@@ -291,6 +332,14 @@ def sweep_curve(
         markersize=4,
         ax=ax,
     )
+    if y == "accuracy" and _has_chance(frame):
+        _legend_with(ax, _chance_curve(ax, frame, x))
+        nearest = (
+            NEAREST if "n_items" in frame.columns else "recall, nearest of the candidate values"
+        )
+        ylabel = ylabel or nearest
+    elif y == "cosine_recall":
+        ylabel = ylabel or _cosine_label(frame)
     _note_diverged(ax, frame, hue)
     if logx:  # a sweep has few settings: label each of them
         ax.set_xscale("log")
@@ -347,7 +396,7 @@ def forgetting_trace(
 ) -> Axes:
     """Accuracy on tasks A and B after every write (a
     :func:`memnb.experiments.forgetting_trace` frame), with 95 % confidence bands; the
-    shaded span is where B is written, the dashed line chance."""
+    shaded span is where B is written, the dotted grey line chance."""
     _require(frame, ["step", "task", "accuracy", "chance", "steps_A", "steps_B"])
     ax = _axes(ax)
     steps_a, steps_b = int(frame["steps_A"].iloc[0]), int(frame["steps_B"].iloc[0])
@@ -361,7 +410,7 @@ def forgetting_trace(
         errorbar=BAND,
         ax=ax,
     )
-    ax.axhline(frame["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+    ax.axhline(frame["chance"].mean(), **CHANCE_STYLE, label="chance")
     _note_diverged(ax, frame, "memory")
     ax.set_ylim(-0.02, 1.02)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -377,7 +426,7 @@ def forgetting_trace(
 # Capacity
 
 CAPACITY_LABELS = {
-    "accuracy": "recall accuracy (fraction of the N items)",
+    "accuracy": "recall accuracy (fraction of the N items)",  # a frame without chance
     "mse": "MSE of the read (per coordinate)",
     "cosine": "cosine(read, value)",
     "cosine_distance": "cosine distance, 1 - cos(read, value)",
@@ -409,6 +458,13 @@ def capacity_curve(
     """Mean ``y`` against the number of pairs N (log axis), with a 95 % band over trials.
 
     ``y`` is a column of a capacity frame, or ``"cosine_distance"`` (``1 - cosine``).
+    With ``y="accuracy"`` and a ``chance`` column in the frame, the chance level (``1/N``
+    for a capacity frame) is drawn against N as a thin dotted grey line labelled
+    "chance", and the y label names the criterion, "recall, nearest of N values".
+    ``y="cosine_recall"`` is labelled "recall, cosine >= 0.9" (the frame's
+    ``cosine_threshold``); it gets no chance line, since ``chance`` is the nearest-of-N
+    level, and a read that ignores its query is within cosine 0.9 of a random Gaussian
+    value with probability about 5e-4 at d = 8 and 1e-24 at d = 64.
     ``threshold`` draws a dotted horizontal line (the accuracy that defines capacity);
     ``label`` names the single curve drawn when ``hue`` is None. A curve stops at the
     last N where all its trials are finite, marked "diverged"; where its numbers stay
@@ -438,6 +494,9 @@ def capacity_curve(
             ax.plot(at.index, at.to_numpy(), "X", color=colour, ms=9, ls="", label=DIVERGED)
     if threshold is not None:
         ax.axhline(threshold, color="k", ls=":", lw=1)
+    nearest = y == "accuracy" and _has_chance(frame)
+    if nearest:
+        _chance_curve(ax, frame, "n_items")
     ax.set_xscale("log", base=2)
     ticks = sorted(frame["n_items"].unique())
     if len(ticks) <= 12:
@@ -446,9 +505,16 @@ def capacity_curve(
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(N_LABEL)
-    ax.set_ylabel(CAPACITY_LABELS.get(y, y))
+    if nearest:
+        ax.set_ylabel(NEAREST)
+    elif y == "cosine_recall":
+        ax.set_ylabel(_cosine_label(frame))
+    else:
+        ax.set_ylabel(CAPACITY_LABELS.get(y, y))
     if hue:
         ax.legend(title=hue, fontsize="small")
+    elif nearest and ax.get_legend() is not None:  # a labelled single curve: add chance
+        ax.legend(fontsize="small")
     if title:
         ax.set_title(title)
     return ax
@@ -461,19 +527,22 @@ def capacity_panels(
     threshold: float | None = 0.95,
     mark: float | None = None,
     title: str | None = None,
+    y: str = "accuracy",
 ):
-    """Recall accuracy, MSE (log scale) and cosine distance against N, side by side.
+    """Recall, MSE (log scale) and cosine distance against N, side by side.
 
-    ``mark`` draws a dotted vertical line at that N in every panel (e.g. the capacity;
-    None or NaN: no line). Returns ``(figure, axes)``; the legend is drawn once, in the
-    first panel.
+    ``y`` is the recall criterion of the first panel: ``"accuracy"`` (nearest of N, with
+    chance drawn when the frame has it) or ``"cosine_recall"`` (see
+    :func:`capacity_curve`). ``mark`` draws a dotted vertical line at that N in every
+    panel (e.g. the capacity; None or NaN: no line). Returns ``(figure, axes)``; the
+    legend is drawn once, in the first panel.
     """
     if isinstance(mark, float) and np.isnan(mark):
         mark = None
     if mark is not None:
         mark = _validate.positive_float("mark", mark)
     fig, axes = subplots(3, width=4.4, height=3.6)
-    capacity_curve(frame, "accuracy", hue=hue, ax=axes[0], threshold=threshold)
+    capacity_curve(frame, y, hue=hue, ax=axes[0], threshold=threshold)
     capacity_curve(frame, "mse", hue=hue, ax=axes[1], logy=True)
     capacity_curve(frame, "cosine_distance", hue=hue, ax=axes[2])
     for ax in axes[1:]:
@@ -640,7 +709,10 @@ def key_panels(
     frame: pd.DataFrame, y: str = "accuracy", *, hue: str = "memory", title: str | None = None
 ):
     """``y`` against N for a :func:`memnb.experiments.key_recall` frame: one panel per
-    ``tested`` (stored pairs, unseen contexts), a 95 % band over trials, chance dashed.
+    ``tested`` (stored pairs, unseen contexts), a 95 % band over trials. With
+    ``y="accuracy"`` the chance level is drawn as a dotted grey line and the y label names
+    the candidates (N values for stored pairs, N + the unseen ones for unseen contexts);
+    ``y="cosine_recall"`` is labelled with its cosine threshold.
 
     Returns ``(figure, axes)``; the legend is drawn once, in the last panel.
     """
@@ -649,10 +721,11 @@ def key_panels(
     for ax, (tested, name) in zip(axes, TESTED.items(), strict=True):
         part = frame[frame["tested"] == tested]
         capacity_curve(part, y, hue=hue, ax=ax, title=name)
-        if y == "accuracy":
-            chance = part.groupby("n_items")["chance"].mean()
-            ax.plot(chance.index, chance.to_numpy(), "k--", lw=1, label="chance")
+        if y in ("accuracy", "cosine_recall"):
             ax.set_ylim(-0.02, 1.02)
+        if y == "accuracy" and tested == "unseen" and _has_chance(part):
+            extra = _unseen_count(part)
+            ax.set_ylabel(NEAREST if extra is None else f"recall, nearest of N + {extra} values")
     axes[0].get_legend().remove()
     axes[1].legend(title=hue, fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
@@ -660,18 +733,42 @@ def key_panels(
     return fig, axes
 
 
-def key_recall_panels(frame: pd.DataFrame, *, title: str | None = None):
-    """Recall accuracy and cosine against N for a one-memory
-    :func:`memnb.experiments.key_recall` frame: stored pairs and unseen contexts as two
-    lines in each panel, with 95 % bands over trials.
+def _unseen_count(unseen: pd.DataFrame) -> int | None:
+    """How many unseen values compete with the N stored ones in the unseen rows of a
+    key-recall frame (``1 / chance - N``), or None when the rows disagree."""
+    extra = (1 / unseen["chance"] - unseen["n_items"]).round().unique()
+    return int(extra[0]) if len(extra) == 1 else None
+
+
+def key_recall_panels(frame: pd.DataFrame, *, title: str | None = None, y: str = "accuracy"):
+    """Recall and cosine against N for a one-memory :func:`memnb.experiments.key_recall`
+    frame: stored pairs and unseen contexts as two lines in each panel, with 95 % bands
+    over trials.
+
+    ``y`` is the recall criterion of the first panel, ``"accuracy"`` (nearest of N) or
+    ``"cosine_recall"``. With ``"accuracy"`` and a ``chance`` column, the chance level of
+    each kind of query is drawn as a dotted grey line (``1/N`` for stored pairs, ``1/(N +
+    n_unseen)`` for unseen contexts) and the y label names both candidate counts.
 
     Returns ``(figure, axes)``; the legend is drawn once, in the first panel.
     """
-    _require(frame, ["tested", "n_items", "accuracy", "cosine"])
+    _require(frame, ["tested", "n_items", y, "cosine"])
     frame = frame.assign(measure=frame["tested"].map(TESTED))
+    chance = _has_chance(frame)
     fig, axes = subplots(2, width=4.6, height=3.6)
-    for ax, y in zip(axes, ("accuracy", "cosine"), strict=True):
-        capacity_curve(frame, y, hue="measure", ax=ax)
+    for ax, column in zip(axes, (y, "cosine"), strict=True):
+        capacity_curve(frame.drop(columns="chance", errors="ignore"), column, hue="measure", ax=ax)
+    if y == "accuracy" and chance:
+        for i, tested in enumerate(TESTED):
+            _chance_curve(
+                axes[0], frame[frame["tested"] == tested], "n_items", "chance" if i == 0 else None
+            )
+        extra = _unseen_count(frame[frame["tested"] == "unseen"])
+        unseen = "N + unseen" if extra is None else f"N + {extra}"
+        axes[0].set_ylabel(f"{NEAREST}\n({unseen} for unseen contexts)")
+        axes[0].legend(title="measure", fontsize="small")
+    elif y == "cosine_recall":
+        axes[0].set_ylabel(_cosine_label(frame))
     axes[0].set_ylim(-0.02, 1.02)
     axes[1].get_legend().remove()
     if title:
@@ -774,15 +871,25 @@ def dimension_heatmap(
 PROFILE_FLOOR = 1e-4  # relative errors below this are drawn at it (a log axis has no zero)
 
 
-def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figure:
+def profile_panels(
+    frame: pd.DataFrame,
+    protocols: tuple[str, ...],
+    *,
+    headlines: Mapping[str, Mapping[str, float]] | None = None,
+) -> plt.Figure:
     """One panel per protocol of a stacked :func:`memnb.battery.profile` frame.
 
     ``frame`` has columns ``protocol`` and ``memory``; each memory keeps one colour in
     every panel, in the order of the frame (the profiled memory first).
-    Panels: relative read error against writes, recall against N, forgetting, recall
-    against d at N = 50, and the cosine of the read of B with A, B and C. Bands and bars
-    are 95 % confidence intervals over trials. Returns the figure, its legend in the
-    sixth slot.
+    Panels: relative read error against writes, recall against N, the accuracy on task A
+    before and after learning task B, recall against d at N = 50, and the cosine of the
+    read of B with A, B and C. Bands and bars are 95 % confidence intervals over trials;
+    accuracy panels show chance as a dotted grey line. ``headlines`` (memory -> its
+    ``Profile.summary``) marks each headline number where it is read, with its interval
+    (the ``low`` and ``high`` of each number, when it has them): a diamond and bar under
+    the threshold line of the adaptation, capacity and dimension panels, and the
+    forgetting score as the label of each row of the forgetting panel. Returns the
+    figure, its legend in the sixth slot.
     """
     _require(frame, ["protocol", "memory"])
     needed = ("adaptation", "capacity", "forgetting", "dimensions", "contiguity")
@@ -805,6 +912,7 @@ def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figur
     sns.lineplot(data=adapt.assign(relative=relative), x="step", y="relative", ax=ax, **line)
     ax.axhline(0.1, color="k", ls=":", lw=1)
     ax.set_yscale("log")
+    _headline_marks(ax, names, palette, headlines, "steps_to_90pct", 0.1, log=True)
     ax.set_xlabel("writes of the same pair (steps)")
     ax.set_ylabel("read MSE / MSE before any write")
     ax.set_title("adaptation: 90 % error reduction at the dotted line")
@@ -823,15 +931,14 @@ def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figur
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(N_LABEL if x == "n_items" else "key/value dimension d")
         ax.set_ylabel("fraction of pairs recalled")
+        if _has_chance(rows[name]):
+            _chance_curve(ax, rows[name], x, None)
+            ax.set_ylabel(NEAREST)
+        key = "capacity_95" if name == "capacity" else "dim_for_95"
+        _headline_marks(ax, names, palette, headlines, key, 0.95, log=False)
         ax.set_title(f"{title}: 95 % recall at the dotted line")
 
-    ax = axes["forgetting"]
-    sns.barplot(data=rows["forgetting"], y="memory", x="forgetting", dodge=False, ax=ax, **kw)
-    ax.axvline(0, color="0.4", lw=0.8)
-    ax.set_xlabel("accuracy on A after A minus after B")
-    ax.set_ylabel("")
-    ax.set_yticks(ax.get_yticks(), labels=[])
-    ax.set_title("forgetting (two tasks, lower is better)")
+    _forgetting_panel(axes["forgetting"], rows["forgetting"], names, palette, headlines)
 
     ax = axes["contiguity"]
     probe = rows["contiguity"]
@@ -853,3 +960,213 @@ def profile_panels(frame: pd.DataFrame, protocols: tuple[str, ...]) -> plt.Figur
     handles = [plt.Line2D([], [], color=palette[n], marker="o", lw=2) for n in names]
     fig.legend(handles, names, title="memory", loc="center", bbox_to_anchor=(0.84, 0.25))
     return fig
+
+
+def _interval_of(number: object) -> tuple[float, float, float]:
+    """``(value, low, high)`` of a headline number (NaN bounds when it has none)."""
+    value = float(number) if number is not None else np.nan
+    return value, float(getattr(number, "low", np.nan)), float(getattr(number, "high", np.nan))
+
+
+def _headline_marks(
+    ax: Axes,
+    names: list,
+    palette: dict,
+    headlines: Mapping[str, Mapping[str, float]] | None,
+    key: str,
+    level: float,
+    *,
+    log: bool,
+) -> None:
+    """Each memory's headline ``key`` as a diamond with its interval, stacked under the
+    threshold line at ``level`` (one row per memory, in order); an interval open to the
+    right runs to the edge of the panel."""
+    if not headlines:
+        return
+    right = ax.get_xlim()[1]
+    for i, name in enumerate(names):
+        value, low, high = _interval_of(headlines.get(name, {}).get(key))
+        if np.isnan(value):
+            continue
+        y = level / 1.18 ** (i + 1) if log else level - 0.025 * (i + 1)
+        if np.isfinite(low):
+            ax.plot([low, min(high, right)], [y, y], color=palette[name], lw=2, alpha=0.8)
+        ax.plot([value], [y], marker="D", ms=4, color=palette[name], mec="k", mew=0.5)
+    ax.set_xlim(right=right)
+
+
+def _forgetting_panel(
+    ax: Axes,
+    rows: pd.DataFrame,
+    names: list,
+    palette: dict,
+    headlines: Mapping[str, Mapping[str, float]] | None,
+) -> None:
+    """Accuracy on A right after learning it (hollow) and after learning B (filled), per
+    memory with 95 % intervals; chance dotted; the forgetting score labels each row."""
+    labels = []
+    for i, name in enumerate(names):
+        part = rows[rows["memory"] == name]
+        means = []
+        for column, dy, face in (("acc_A1", -0.15, "white"), ("acc_A2", 0.15, palette[name])):
+            mean = float(part[column].mean())
+            low, high = _bootstrap_band(part[column])
+            ax.errorbar(mean, i + dy, xerr=[[mean - low], [high - mean]], fmt="o", ms=5,
+                        color=palette[name], mfc=face, capsize=2)  # fmt: skip
+            means.append(mean)
+        ax.plot(means, [i - 0.15, i + 0.15], color=palette[name], lw=0.8)
+        value, low, high = _interval_of((headlines or {}).get(name, {}).get("forgetting"))
+        if headlines is None:
+            labels.append("")
+        elif np.isnan(value):
+            labels.append("not measurable")
+        else:
+            labels.append(f"{value:.2f} [{low:.2f}, {high:.2f}]")
+    if _has_chance(rows):
+        ax.axvline(rows["chance"].mean(), **CHANCE_STYLE)
+    ax.set_yticks(range(len(names)), labels=labels)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("accuracy on A, nearest of the tasks' values")
+    ax.set_ylabel("forgetting [95 % CI]" if headlines is not None else "")
+    ax.set_title("forgetting: A before B (hollow) and after B (filled)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Chance beside a figure that does not draw it
+
+
+def chance_line(ax: Axes, frame: pd.DataFrame, x: str | None = None) -> Axes:
+    """Draw ``frame``'s ``chance`` column on ``ax`` as the book's dotted grey chance line.
+
+    With ``x``, the mean chance is drawn against that column (a level that varies, such
+    as ``1 / N`` against N); without, as a horizontal line at its mean (``1 / L`` for a
+    :func:`memnb.experiments.chain_recall` frame). The entry "chance" joins the axes'
+    legend when it has one. For figures whose function draws no chance, such as
+    :func:`chain_curve`.
+    """
+    ax = _axes(ax)
+    _require(frame, ["chance"] + ([x] if x else []))
+    if x is None:
+        line = ax.axhline(frame["chance"].mean(), **CHANCE_STYLE, label="chance")
+    else:
+        line = _chance_curve(ax, frame, x)
+    legend = ax.get_legend()
+    if legend is not None:
+        handles = [*legend.legend_handles, line]
+        labels = [text.get_text() for text in legend.get_texts()] + ["chance"]
+        ax.legend(handles, labels, title=legend.get_title().get_text() or None, fontsize="small")
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity: budgets and rankings
+
+
+def state_size_curve(
+    frame: pd.DataFrame,
+    y: str = "accuracy",
+    *,
+    hue: str = "memory",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Mean ``y`` against the state size (floats, log axis), one line per ``hue``.
+
+    ``frame`` is a capacity frame at one N (columns ``state_size``, ``trial``, ``y`` and
+    ``hue``), each family read at several sizes: recall against the floats a memory
+    holds, as in the recall-against-state-size figures of Arora et al. (2023). Each
+    point is the mean over trials with a 95 % bootstrap interval. With ``y="accuracy"``
+    and a ``chance`` column the chance level is drawn as a dotted grey line and the y
+    label names the nearest-of-N criterion; ``"cosine_recall"`` is labelled with its
+    threshold. Raises a ``ValueError`` when the frame holds more than one N.
+    """
+    _require(frame, ["state_size", y, hue])
+    if "n_items" in frame.columns and frame["n_items"].nunique() > 1:
+        raise ValueError(
+            f"frame must hold one N (a recall at fixed N), got n_items "
+            f"{sorted(frame['n_items'].unique().tolist())}"
+        )
+    ax = _axes(ax)
+    groups = _groups(frame, hue)
+    palette = _capacity_palette(len(groups))
+    for i, ((name, group), colour) in enumerate(zip(groups, palette, strict=True)):
+        by_size = group.groupby("state_size")[y]
+        means = by_size.mean()
+        bands = np.array([_bootstrap_band(values) for _, values in by_size])
+        errors = np.clip([means.to_numpy() - bands[:, 0], bands[:, 1] - means.to_numpy()], 0, None)
+        marker = MARKERS[i % len(MARKERS)]
+        ax.errorbar(means.index, means.to_numpy(), yerr=errors, color=colour, marker=marker,
+                    ms=5, capsize=2, label=str(name))  # fmt: skip
+    nearest = y == "accuracy" and _has_chance(frame)
+    if nearest:
+        ax.axhline(frame["chance"].mean(), **CHANCE_STYLE, label="chance")
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("state size (floats one memory holds)")
+    ax.set_ylabel(NEAREST if nearest else _cosine_label(frame) if y == "cosine_recall" else y)
+    ax.legend(title=hue, fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def capacity_ranking(
+    table: pd.DataFrame,
+    *,
+    order: list | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Each memory's capacity at its defaults (hollow) and at its best (filled).
+
+    ``table`` has one row per memory and setting: columns ``memory``, ``setting``
+    (``"default"`` or ``"best"``) and the columns of :func:`memnb.summaries.capacity_at`
+    with ``ci`` (``capacity, lower_bound, low, high``). One row of the figure per memory,
+    in ``order`` (default: by capacity at the best setting, largest on top), with the
+    95 % bootstrap interval of each point; an upward triangle marks a lower bound and a
+    capacity below the smallest N measured is drawn at the left edge as an open cross.
+    """
+    _require(table, ["memory", "setting", "capacity", "lower_bound", "low", "high"], "table")
+    unknown = sorted(set(table["setting"]) - {"default", "best"})
+    if unknown:
+        raise ValueError(f"setting must be 'default' or 'best', got {unknown}")
+    ax = _axes(ax)
+    if order is None:
+        best = table[table["setting"] == "best"].set_index("memory")["capacity"]
+        order = list(best.fillna(0).sort_values(ascending=False).index)
+    finite = table["capacity"].dropna()
+    floor = float(finite.min()) / 2 if len(finite) else 1.0
+    palette = _capacity_palette(len(order))
+    for i, (name, colour) in enumerate(zip(order, palette, strict=True)):
+        rows = table[table["memory"] == name].set_index("setting")
+        xs = []
+        for setting, dy, face in (("default", 0.15, "white"), ("best", -0.15, colour)):
+            if setting not in rows.index:
+                continue
+            row = rows.loc[setting]
+            cap = float(row["capacity"])
+            if np.isnan(cap):  # below the smallest N measured
+                ax.plot(floor, i + dy, "x", color=colour, ms=7)
+                continue
+            low, high = max(cap - float(row["low"]), 0), max(float(row["high"]) - cap, 0)
+            marker = "^" if bool(row["lower_bound"]) else "o"
+            ax.errorbar(cap, i + dy, xerr=[[low], [high]], fmt=marker, ms=6, color=colour,
+                        mfc=face, capsize=2)  # fmt: skip
+            xs.append(cap)
+        if len(xs) == 2:
+            ax.plot(xs, [i + 0.15, i - 0.15], color=colour, lw=0.8)
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color="0.3", mfc="white", label="at defaults"),
+        plt.Line2D([], [], marker="o", ls="", color="0.3", label="at its best"),
+        plt.Line2D([], [], marker="^", ls="", color="0.3", label="at least (largest N)"),
+        plt.Line2D([], [], marker="x", ls="", color="0.3", label="below the smallest N"),
+    ]
+    ax.legend(handles=handles, fontsize="small", loc="lower right")
+    ax.set_yticks(range(len(order)), labels=[str(n) for n in order])
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("capacity (N at 95 % recall)")
+    if title:
+        ax.set_title(title)
+    return ax

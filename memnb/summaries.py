@@ -66,7 +66,9 @@ def capacity_at(
 ) -> pd.DataFrame:
     """Capacity: the number of items N up to which the mean ``y`` stays >= ``threshold``.
 
-    ``frame`` is a capacity frame (columns ``n_items``, ``trial`` and ``y``). For each
+    ``frame`` is a capacity frame (columns ``n_items``, ``trial`` and ``y``); ``y`` names
+    the recall criterion, ``"accuracy"`` (nearest of N) or ``"cosine_recall"`` (cosine to
+    the own value at least the frame's ``cosine_threshold``). For each
     group of rows sharing the ``by`` column(s), the mean of ``y`` over trials is taken at
     each N (NaN is not skipped). Scanning N upwards, the capacity is where the mean first
     falls below ``threshold``, interpolated linearly in N between the last N at or above

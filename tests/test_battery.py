@@ -1,6 +1,7 @@
 """The battery: every protocol on an outside memory class, its checks and its executor."""
 
 import math
+import pickle
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +18,8 @@ KEYS = ("steps_to_90pct", "capacity_95", "forgetting", "dim_for_95", "successor_
 
 
 class ReaderMemory:
-    """A reader's memory with only update and __call__: a matrix written by SGD steps."""
+    """A reader's memory with only update and __call__: a matrix written by SGD steps
+    (each key's step scaled by its squared norm, so that the step suits any key scale)."""
 
     def __init__(self, dim: int, lr: float = 0.5) -> None:
         self.weight = torch.zeros(dim, dim)
@@ -25,7 +27,7 @@ class ReaderMemory:
 
     def update(self, keys: torch.Tensor, values: torch.Tensor) -> None:
         error = keys @ self.weight.T - values
-        self.weight -= self.lr * error.T @ keys / keys.shape[-1]
+        self.weight -= self.lr * error.T @ (keys / keys.pow(2).sum(-1, keepdim=True))
 
     def __call__(self, queries: torch.Tensor) -> torch.Tensor:
         return queries @ self.weight.T
@@ -62,6 +64,11 @@ class NeverLearns(ReaderMemory):
         pass  # reads stay zero: no headline level is ever reached
 
 
+class Blows(ReaderMemory):
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim, lr=50.0)  # far too long a step: the weights overflow
+
+
 @pytest.fixture(scope="module")
 def reader() -> battery.Profile:
     return battery.profile(ReaderMemory, quick=True, label="reader")
@@ -73,6 +80,8 @@ def test_profile_runs_every_protocol(reader):
     assert (reader.frame["memory"] == "reader").all() and reader.label == "reader"
     assert tuple(reader.summary) == KEYS
     assert all(isinstance(v, float) and math.isfinite(v) for v in reader.summary.values())
+    for value in reader.summary.values():  # each number inside its 95 % interval
+        assert isinstance(value, battery.Estimate) and value.low <= value <= value.high
     assert 0 <= reader.summary["steps_to_90pct"] <= 20
     assert reader.summary["successor_cosine"] > 0.9
     for name in battery.PROTOCOLS:
@@ -83,19 +92,55 @@ def test_unreached_headlines_are_nan():
     never = battery.profile(NeverLearns, quick=True)
     s = never.summary
     assert math.isnan(s["steps_to_90pct"]) and math.isnan(s["capacity_95"])
-    assert math.isnan(s["dim_for_95"]) and s["forgetting"] == 0.0
+    assert math.isnan(s["dim_for_95"])
+    for value in s.values():
+        assert math.isnan(value.low) == math.isnan(value.high) == math.isnan(value)
+    # It never learned A, so it forgets nothing: not a good score but no score at all.
+    assert math.isnan(s["forgetting"]) and never.notes["forgetting"].startswith("not measurable")
     table = battery.summary_table([never])
     assert "NaN" in table.attrs["note"] and "NeverLearns" in table.attrs["note"]
 
 
+def test_forgetting_is_the_chapters_protocol_and_needs_a_learned_task(reader):
+    trials = reader.protocol("forgetting")
+    assert (trials["kind"] == "clustered").all() and (trials["clusters"] == 4).all()
+    assert (trials["chance"] == 1 / 8).all()  # two tasks of four cluster values each
+    assert trials["acc_A1"].mean() > 1 / 8 + battery.LEARNED * (1 - 1 / 8)
+    assert reader.summary["forgetting"] == pytest.approx(trials["forgetting"].mean())
+    assert "forgetting" not in reader.notes
+
+
 def test_diverged_forgetting_trials_are_noted(reader):
-    delta = battery.profile(memnb.DeltaRuleMemory, quick=True)  # its step is too long here
-    trials = delta.protocol("forgetting")
-    assert trials["diverged"].all()
-    assert delta.notes["forgetting"].startswith(f"{len(trials)} of {len(trials)} trials diverged")
-    assert "forgetting" not in reader.notes and not reader.protocol("forgetting")["diverged"].any()
-    table = battery.summary_table([delta])
-    assert "DeltaRuleMemory: " + delta.notes["forgetting"] in table.attrs["note"]
+    blows = battery.profile(Blows, quick=True)
+    trials = blows.protocol("forgetting")
+    assert trials["diverged"].all() and math.isnan(blows.summary["forgetting"])
+    note = blows.notes["forgetting"]
+    assert note.startswith("not measurable") and f"{len(trials)} of {len(trials)} trials" in note
+    assert not reader.protocol("forgetting")["diverged"].any()
+    table = battery.summary_table([blows])
+    assert "Blows: " + note in table.attrs["note"]
+
+
+def test_identical_trials_have_intervals_of_no_width(reader):
+    # Every trial a copy of trial 0: every resample of the trials gives the number itself.
+    frames = {}
+    for name in battery.PROTOCOLS:
+        first = reader.protocol(name).query("trial == 0")
+        frames[name] = pd.concat([first.assign(trial=t) for t in range(8)], ignore_index=True)
+    summary, _ = battery._headlines(frames, battery.SETTINGS[True], seed=0)
+    for key, value in summary.items():
+        assert not math.isnan(value) and value.low == pytest.approx(value) == value.high, key
+
+
+def test_estimate_is_a_float_with_its_interval():
+    value = battery.Estimate(2.5, 1.0, 4.0)
+    assert value == 2.5 and isinstance(value, float) and f"{value:.1f}" == "2.5"
+    assert (value.low, value.high) == (1.0, 4.0) and str(value) == repr(value) == "2.5"
+    again = pickle.loads(pickle.dumps(value))
+    assert isinstance(again, battery.Estimate) and (again, again.low, again.high) == (2.5, 1, 4)
+    assert math.isnan(battery.Estimate(3.0).low)
+    with pytest.raises(ValueError, match="low must not exceed high"):
+        battery.Estimate(2.0, 3.0, 1.0)
 
 
 def test_same_seed_same_profile(reader):
@@ -164,9 +209,14 @@ def test_progress_bar_needs_tqdm(monkeypatch, capsys):
 def test_summary_table_and_figure(reader):
     attention = battery.profile(memnb.AttentionMemory, quick=True)
     table = battery.summary_table([reader, attention])
-    assert table.shape == (2, 5) and list(table.index) == ["reader", "AttentionMemory"]
+    assert table.shape == (2, 15) and list(table.index) == ["reader", "AttentionMemory"]
     assert list(table.attrs["keys"].values()) == list(KEYS)
-    assert table.iloc[0].tolist() == pytest.approx([reader.summary[k] for k in KEYS])
+    assert list(table.columns.levels[1]) == ["high", "low", "value"]
+    row = table.loc["reader"].unstack()[["value", "low", "high"]].loc[list(table.attrs["keys"])]
+    expected = [
+        x for k in KEYS for x in (reader.summary[k], reader.summary[k].low, reader.summary[k].high)
+    ]
+    assert row.to_numpy().ravel().tolist() == pytest.approx(expected)
     fig = reader.figure([attention])
     assert isinstance(fig, matplotlib.figure.Figure) and len(fig.axes) == len(battery.PROTOCOLS)
     alone = reader.figure()  # no references: one memory in every panel
@@ -177,9 +227,39 @@ def test_summary_table_and_figure(reader):
         battery.summary_table([])
 
 
-def test_reference_profiles_are_memnb_families():
+def test_reference_profiles_are_memnb_families_at_their_tuned_settings():
     refs = battery.reference_profiles(quick=True)
-    families = ["EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory", "AttentionMemory"]
-    assert [p.label for p in refs] == families
-    assert set(families) <= set(memnb.memories.MEMORIES)  # read from the book's registry
+    assert [p.label for p in refs] == list(battery.REFERENCES)
+    assert set(battery.REFERENCES) <= set(memnb.memories.MEMORIES)  # the book's registry
     assert all(isinstance(p.frame, pd.DataFrame) and tuple(p.summary) == KEYS for p in refs)
+    for p in refs:
+        assert p.settings == battery.TUNED[p.label]
+        assert not p.frame["diverged"].any(), p.label  # tuned references never diverge
+        assert not math.isnan(p.summary["forgetting"]), p.label  # each learned A
+    plain = battery.reference_profiles(quick=True, names=["DeltaRuleMemory"], tuned=False)
+    assert plain[0].settings == {} and math.isnan(plain[0].summary["forgetting"])
+
+
+def test_tuned_settings_are_stored_with_how_they_were_found():
+    for name, settings in battery.TUNED.items():
+        cls = memnb.memories.MEMORIES[name]
+        grid = battery.REFERENCE_GRIDS.get(name, cls.hyperparameters)
+        assert set(settings) == set(battery.PROTOCOLS), name
+        for setting in settings.values():
+            assert all(value in grid[key] for key, value in setting.items()), (name, setting)
+    # The search that found them, re-run for one family and protocol.
+    found = battery.tune_references("DeltaRuleMemory", protocols="forgetting")
+    best = found["DeltaRuleMemory"]["forgetting"].best
+    assert best == battery.TUNED["DeltaRuleMemory"]["forgetting"]
+
+
+def test_settings_choose_the_factory_of_each_protocol():
+    tuned = battery.profile(
+        memnb.DeltaRuleMemory, quick=True, settings={"forgetting": {"lr": 1e-4}}
+    )
+    assert tuned.settings == {"forgetting": {"lr": 1e-4}}
+    assert not math.isnan(tuned.summary["forgetting"])  # the default step never learns A
+    with pytest.raises(ValueError, match="settings key must be one of"):
+        battery.profile(memnb.DeltaRuleMemory, quick=True, settings={"speed": {}})
+    with pytest.raises(TypeError, match=r"settings\['forgetting'\] must map keyword names"):
+        battery.profile(memnb.DeltaRuleMemory, quick=True, settings={"forgetting": 3})

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from memnb import cli
-from memnb.battery import HEADLINES
+from memnb.battery import HEADLINES, PROTOCOLS, Estimate
 from memnb.memories import MEMORIES
 
 # A reader's memory, defined outside memnb, and memories that break the protocol.
@@ -132,21 +132,35 @@ def test_profile_writes_a_complete_report(report):
     assert set(frame["memory"]) == {"Reader"}
 
 
-def test_report_states_the_five_headline_numbers(report):
+def test_report_states_the_five_headline_numbers_with_their_intervals(report):
     _, out = report
     summary = pd.read_csv(out / "summary.csv", index_col=0)
     assert list(summary.index) == ["Reader"]
+    assert len(summary.columns) == 3 * len(HEADLINES)
     markdown = (out / "report.md").read_text()
     page = Page((out / "report.html").read_text())
-    assert "profile.png" in markdown
+    assert "profile.png" in markdown and "chance 1/8" in markdown
     assert page.images == ["data:image/png;base64," + base64_of(out / "profile.png")]
     headlines, beside = page.tables
-    assert headlines[0] == ["number", "value", "what it measures"]
-    for row, key, value in zip(headlines[1:], HEADLINES, summary.loc["Reader"], strict=True):
-        number = cli.format_number(value)
-        assert f"| `{key}` | {number} |" in markdown
-        assert row == [key, number, HEADLINES[key]]
+    assert headlines[0] == ["number", "value", "95 % CI", "what it measures"]
+    for row, (key, text) in zip(headlines[1:], HEADLINES.items(), strict=True):
+        value, low, high = (
+            summary.loc["Reader", f"{text}: {part}"]
+            for part in ("value", "95 % CI low", "95 % CI high")
+        )
+        number, ci = (
+            cli.format_number(value),
+            f"{cli.format_number(low)} to {cli.format_number(high)}",
+        )
+        assert low <= value <= high
+        assert f"| `{key}` | {number} | {ci} |" in markdown
+        assert row == [key, number, ci, text]
     assert [row[0] for row in beside[1:]] == ["Reader"]
+    assert beside[1][1:] == [
+        cli.interval_text(Estimate(*summary.loc["Reader", [f"{t}: {p}" for p in parts]]))
+        for t in HEADLINES.values()
+        for parts in [("value", "95 % CI low", "95 % CI high")]
+    ]
 
 
 def base64_of(path: Path) -> str:
@@ -215,8 +229,9 @@ def test_usage_errors_exit_2(workdir, args, message):
 class FakeProfile:
     """Stands in for memnb.battery.Profile in the report writer's unit test."""
 
-    def __init__(self, label: str, summary: dict[str, float]):
+    def __init__(self, label: str, summary: dict[str, float], settings=None):
         self.label, self.summary, self.notes = label, summary, {}
+        self.settings = settings or {}
         self.frame = pd.DataFrame({"protocol": ["adaptation"], "memory": [label], "mse": [0.5]})
 
     def figure(self, references=()):
@@ -254,6 +269,26 @@ def test_write_report_formats_missing_and_whole_numbers(tmp_path):
     assert [row[:2] for row in headlines[1:]] == [[key, number] for key, number in rows]
     assert beside[1:] == [["Mine", *shown], ["Other", *shown]]
     assert page.images == ["data:image/png;base64," + base64_of(tmp_path / "profile.png")]
+
+
+def test_report_shows_intervals_and_the_settings_of_the_references(tmp_path):
+    values = dict(zip(HEADLINES, [3.0, 40.0, float("nan"), 48.0, 0.5], strict=True))
+    mine = FakeProfile("Mine", {k: Estimate(v, v - 1, v + 1) for k, v in values.items()})
+    mine.summary["steps_to_90pct"] = Estimate(3.0, 2.0, float("inf"))
+    tuned = {"capacity": {"lr": 0.002}, "forgetting": {"lr": 0.0001}}
+    other = FakeProfile("Other", values, settings=tuned)
+    table = pd.DataFrame.from_dict({"Mine": [1.0], "Other": [2.0]}, orient="index")
+    cli.write_report(tmp_path, mine, [other], table, command="test", settings={}, seconds=0.0)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| `capacity_95` | 40 | 39 to 41 |" in markdown
+    assert "| `steps_to_90pct` | 3 | 2 to not reached |" in markdown
+    assert "| `forgetting` | n/a | n/a |" in markdown
+    beside = Page((tmp_path / "report.html").read_text()).tables[1]
+    assert beside[1][1:3] == ["3 [2, not reached]", "40 [39, 41]"]
+    assert beside[2][1:3] == ["3", "40"]  # a plain number has no interval to show
+    assert "## Settings of the references" in markdown
+    row = "| Other | defaults | lr=0.002 | lr=0.0001 | defaults | defaults |"
+    assert row in markdown and list(PROTOCOLS)[1] == "capacity"
 
 
 def test_html_report_shows_markup_in_labels_as_text(tmp_path):

@@ -304,3 +304,32 @@ def test_recall_of_tiny_and_huge_float32_reads_follows_their_direction(scale):
     expected = [False, True, True]
     assert metrics.nearest_neighbor_recall(reads, targets).tolist() == expected
     assert metrics.nearest_target_recall(reads, targets, torch.arange(3)).tolist() == expected
+
+
+@pytest.mark.parametrize("trials", [None, 3])
+def test_low_rank_pairs_shapes_seed_and_scale(trials):
+    keys, values = data.low_rank_pairs(400, 32, 4, 0.5, trials, seed=2)
+    shape = (400, 32) if trials is None else (trials, 400, 32)
+    assert keys.shape == values.shape == shape and keys.dtype == torch.float32
+    again = data.low_rank_pairs(400, 32, 4, 0.5, trials, seed=2)
+    assert torch.equal(keys, again[0]) and torch.equal(values, again[1])
+    assert not torch.equal(keys, data.low_rank_pairs(400, 32, 4, 0.5, trials, seed=3)[0])
+    # signal of squared norm about dim, plus noise of relative norm 0.5
+    for x in (keys, values):
+        assert x.pow(2).sum(-1).mean() / 32 == pytest.approx(1.25, rel=0.1)
+
+
+def test_low_rank_pairs_without_noise_are_a_linear_map_of_that_rank():
+    keys, values = data.low_rank_pairs(30, 16, 3, 0.0, 2, seed=0, dtype=torch.float64)
+    assert (torch.linalg.matrix_rank(keys) == 3).all()
+    assert (torch.linalg.matrix_rank(values) == 3).all()
+    # the first 10 pairs fix the map; it predicts the other 20 exactly
+    fit = torch.linalg.pinv(keys[:, :10]) @ values[:, :10]
+    torch.testing.assert_close(keys[:, 10:] @ fit, values[:, 10:])
+    assert (torch.linalg.matrix_rank(fit) == 3).all()
+
+
+def test_low_rank_pairs_noise_breaks_the_map():
+    keys, values = data.low_rank_pairs(30, 16, 3, 0.5, seed=0, dtype=torch.float64)
+    fit = torch.linalg.pinv(keys[:10]) @ values[:10]
+    assert (keys[10:] @ fit - values[10:]).norm() > 0.1 * values[10:].norm()

@@ -73,6 +73,28 @@ RUNS: list[tuple[Callable, dict, str, Callable | None]] = [
         None,
     ),
     (
+        experiments.bottleneck_recall,
+        dict(
+            token_dim=8,
+            memory_dims=(4,),
+            designs=("frozen",),
+            n_items=4,
+            n_heldout=4,
+            steps=1,
+            trials=2,
+            rank=2,
+            memory_size=4,
+        ),  # fmt: skip
+        "mse",
+        None,
+    ),
+    (
+        experiments.reduced_rank_recall,
+        dict(token_dim=8, ranks=(2,), n_items=4, n_heldout=4, trials=2, rank=2),
+        "mse",
+        None,
+    ),
+    (
         experiments.projection_trace,
         dict(token_dim=8, memory_dim=4, designs=("learned",), steps=(0, 1), n_items=4, trials=2),
         "loss",

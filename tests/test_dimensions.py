@@ -1,5 +1,8 @@
 """ProjectingEpisodicMemory, the dimension experiments and first_reaching."""
 
+from functools import partial
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -8,10 +11,13 @@ import memnb
 from memnb import summaries
 from memnb.experiments import (
     batch_delta_rule,
+    capacity,
     internal_dimensions,
     projection_trace,
     token_dimensions,
 )
+from memnb.experiments._build import build_memory, child_seeds
+from memnb.experiments.dimensions import bottleneck_recall, reduced_rank_recall
 
 DESIGNS = ("learned", "frozen", "readout")
 
@@ -152,3 +158,81 @@ def test_first_reaching():
         summaries.first_reaching(frame, threshold=1.5)
     with pytest.raises(ValueError, match="lacks column"):
         summaries.first_reaching(frame, x="token_dim")
+
+
+def test_internal_dimensions_sigma_min_is_that_of_the_memory_that_was_written():
+    grid = internal_dimensions((16,), (8, 16), ("frozen", "learned", "readout"), 6, 3, 2, 4)
+    assert grid[grid["design"] == "readout"]["sigma_min"].isna().all()
+    for m in (8, 16):
+        for design in ("frozen", "learned"):
+            factory = partial(memnb.ProjectingEpisodicMemory, memory_dim=m, value_projection=design)
+            memory = build_memory(factory, dim=16, trials=2, seed=child_seeds(4, 2)[1])
+            keys, values = memnb.data.random_pairs(6, 16, 2, seed=child_seeds(4, 2)[0])
+            for _ in range(3):
+                memory.update(keys, values)
+            expected = torch.linalg.svdvals(memory.value_proj.detach().double()).amin(-1)
+            rows = grid[(grid["memory_dim"] == m) & (grid["design"] == design)]
+            np.testing.assert_allclose(rows["sigma_min"], expected.numpy(), rtol=1e-6)
+    # the rest of each row is the capacity protocol's, unchanged
+    factory = partial(memnb.ProjectingEpisodicMemory, memory_dim=8, value_projection="frozen")
+    frame = capacity(factory, [6], 3, 2, 16, 4, label="ProjectingEpisodicMemory")
+    rows = grid[(grid["memory_dim"] == 8) & (grid["design"] == "frozen")].reset_index(drop=True)
+    for column in ("accuracy", "mse", "cosine"):
+        np.testing.assert_array_equal(rows[column], frame[column])
+
+
+def test_a_square_random_projection_is_the_worst_conditioned():
+    grid = internal_dimensions((32,), (16, 32, 64), ["frozen"], 5, 1, 8, 0)
+    sigma = grid.groupby("memory_dim")["sigma_min"].mean()
+    assert sigma[32] < 0.2 * min(sigma[16], sigma[64])
+
+
+def test_bottleneck_recall_frame():
+    frame = bottleneck_recall(16, (4, 8), ("frozen", "readout"), 6, 5, 2, 3, 1, rank=2)
+    assert len(frame) == 2 * 2 * 2 * 3
+    assert set(frame["tested"]) == {"stored", "heldout"}
+    assert (frame["n_items"] == 6).all()
+    chance = frame.groupby("tested")["chance"].first()
+    assert chance["stored"] == pytest.approx(1 / 6) and chance["heldout"] == pytest.approx(1 / 11)
+    assert {"design", "memory_dim", "token_dim", "rank", "noise", "steps", "seed"} <= set(
+        frame.columns
+    )
+    pd.testing.assert_frame_equal(
+        frame, bottleneck_recall(16, (4, 8), ("frozen", "readout"), 6, 5, 2, 3, 1, rank=2)
+    )
+
+
+def test_heldout_reads_compete_with_the_held_out_and_the_stored_values():
+    frame = bottleneck_recall(16, (8,), ["readout"], 6, 5, 4, 3, 7, rank=2, beta=0.5)
+    data_seed, memory_seed = child_seeds(7, 2)
+    keys, values = memnb.data.low_rank_pairs(11, 16, 2, 0.5, 3, seed=data_seed)
+    factory = partial(memnb.ProjectingEpisodicMemory, memory_dim=8, beta=0.5)
+    memory = build_memory(partial(factory, value_projection="readout"), dim=16, trials=3,
+                          seed=memory_seed)  # fmt: skip
+    for _ in range(4):
+        memory.update(keys[:, 5:], values[:, 5:])
+    hits = memnb.metrics.nearest_neighbor_recall(memory(keys[:, :5]), values)
+    held = frame[frame["tested"] == "heldout"]
+    np.testing.assert_allclose(held["accuracy"], hits.double().mean(-1).numpy())
+    stored = memnb.metrics.nearest_neighbor_recall(memory(keys[:, 5:]), values[:, 5:])
+    np.testing.assert_allclose(
+        frame[frame["tested"] == "stored"]["accuracy"], stored.double().mean(-1).numpy()
+    )
+
+
+def test_reduced_rank_recall_is_exact_without_noise_and_fails_below_the_rank():
+    frame = reduced_rank_recall(16, (2, 4, 16), 12, 6, 2, 0, rank=4, noise=0.0)
+    held = frame[frame["tested"] == "heldout"].groupby("memory_dim")
+    np.testing.assert_allclose(held["cosine"].mean()[[4, 16]], 1.0, atol=1e-5)
+    assert (held["accuracy"].mean()[[4, 16]] == 1.0).all()
+    assert held["cosine"].mean()[2] < 0.95
+    assert (frame["design"] == "least squares").all() and (frame["steps"] == 0).all()
+
+
+def test_reduced_rank_recall_uses_the_pairs_of_bottleneck_recall():
+    # the rank-r least-squares fit of the 8 stored pairs recalls them all (r >= 8: exact)
+    frame = reduced_rank_recall(16, (16,), 8, 4, 2, 5, rank=3, noise=0.5)
+    stored = frame[frame["tested"] == "stored"]
+    np.testing.assert_allclose(stored["cosine"], 1.0, atol=1e-5)
+    same = bottleneck_recall(16, (4,), ["frozen"], 8, 4, 1, 2, 5, rank=3, noise=0.5)
+    assert same["chance"].tolist()[:2] == stored["chance"].tolist()[:2]

@@ -41,6 +41,7 @@ from memnb import (
     widgets,
 )
 from memnb.claims import Claims
+from memnb.experiments import dimensions
 from memnb.memories import BatchedMemory
 from memnb.memories.deltanet import DeltaNetMemory, GatedDeltaNetMemory
 from memnb.memories.linear_attention import LinearAttentionMemory
@@ -138,6 +139,42 @@ def p(*shape):
 
 E = experiments
 CASES = [
+    (
+        plots.chance_line,
+        "a chance line from a frame without chance",
+        lambda: plots.chance_line(None, pd.DataFrame({"n_items": [4]}), "n_items"),
+        ValueError,
+        r"lacks column.*\['chance'\]",
+    ),
+    (
+        plots.state_size_curve,
+        "a state-size curve over several N",
+        lambda: plots.state_size_curve(
+            pd.DataFrame(
+                {"state_size": [8, 8], "accuracy": [1.0, 0.5], "memory": "m", "n_items": [4, 8]}
+            )
+        ),
+        ValueError,
+        r"frame must hold one N.*\[.*4.*8\]",
+    ),
+    (
+        plots.capacity_ranking,
+        "a capacity ranking with an unknown setting",
+        lambda: plots.capacity_ranking(
+            pd.DataFrame(
+                {
+                    "memory": ["m"],
+                    "setting": ["tuned"],
+                    "capacity": [4.0],
+                    "lower_bound": [False],
+                    "low": [3.0],
+                    "high": [5.0],
+                }
+            )
+        ),
+        ValueError,
+        r"setting must be 'default' or 'best', got \['tuned'\]",
+    ),
     (
         Claims,
         "a string as the publishing function of claims",
@@ -683,6 +720,34 @@ CASES = [
         r"steps.*strictly increasing.*\[5, 1\]",
     ),
     (
+        E.capacity,
+        "negative cue noise",
+        lambda: E.capacity(DeltaRuleMemory, n_items=[2], trials=2, dim=4, cue_noise=-0.1),
+        ValueError,
+        r"cue_noise.*>= 0.*-0\.1",
+    ),
+    (
+        E.capacity,
+        "cue noise that is not a number",
+        lambda: E.capacity(DeltaRuleMemory, n_items=[2], trials=2, dim=4, cue_noise=[0.1, "a"]),
+        TypeError,
+        r"cue_noise.*number.*'a'",
+    ),
+    (
+        E.capacity,
+        "a cosine threshold of -1",
+        lambda: E.capacity(DeltaRuleMemory, n_items=[2], trials=2, dim=4, cosine_threshold=-1),
+        ValueError,
+        r"cosine_threshold.*\(-1, 1\].*-1",
+    ),
+    (
+        E.capacity,
+        "a cosine threshold above 1",
+        lambda: E.capacity(DeltaRuleMemory, n_items=[2], trials=2, dim=4, cosine_threshold=1.5),
+        ValueError,
+        r"cosine_threshold.*\(-1, 1\].*1\.5",
+    ),
+    (
         E.attention_weights,
         "one number as betas",
         lambda: E.attention_weights(betas=3.0, n_items=[2], trials=2, dim=4),
@@ -702,6 +767,27 @@ CASES = [
         lambda: E.internal_dimensions(designs=["learnt"], trials=2),
         ValueError,
         r"designs.*'learnt'",
+    ),
+    (
+        dimensions.bottleneck_recall,
+        "a rank above the token dimension",
+        lambda: dimensions.bottleneck_recall(8, (4,), rank=9, trials=2),
+        ValueError,
+        r"rank.*at most dim = 8.*rank=9",
+    ),
+    (
+        dimensions.bottleneck_recall,
+        "zero held-out pairs",
+        lambda: dimensions.bottleneck_recall(8, (4,), n_heldout=0, trials=2),
+        ValueError,
+        r"n_heldout.*positive int.*\b0\b",
+    ),
+    (
+        dimensions.reduced_rank_recall,
+        "a repeated rank of the map",
+        lambda: dimensions.reduced_rank_recall(8, ranks=[2, 2], rank=2, trials=2),
+        ValueError,
+        r"ranks.*repeat.*\[2, 2\]",
     ),
     (
         E.projection_trace,
@@ -772,6 +858,27 @@ CASES = [
         lambda: E.key_recall(DeltaRuleMemory, pairs="both", trials=2, dim=4),
         ValueError,
         r"pairs.*one of.*'both'",
+    ),
+    (
+        E.key_recall,
+        "an infinite cue noise for key recall",
+        lambda: E.key_recall(DeltaRuleMemory, trials=2, dim=4, cue_noise=float("inf")),
+        ValueError,
+        r"cue_noise.*finite.*inf",
+    ),
+    (
+        E.key_recall,
+        "a cosine threshold that is NaN, for key recall",
+        lambda: E.key_recall(DeltaRuleMemory, trials=2, dim=4, cosine_threshold=float("nan")),
+        ValueError,
+        r"cosine_threshold.*finite.*nan",
+    ),
+    (
+        E.key_recall,
+        "a cosine threshold below -1, for key recall",
+        lambda: E.key_recall(DeltaRuleMemory, trials=2, dim=4, cosine_threshold=-2.0),
+        ValueError,
+        r"cosine_threshold.*\(-1, 1\].*-2",
     ),
     (
         E.key_recall,
@@ -951,6 +1058,13 @@ CASES = [
         lambda: data.nonlinearity(ints(2, 3), "tanh"),
         TypeError,
         r"\bx\b.*floating-point.*int64",
+    ),
+    (
+        data.low_rank_pairs,
+        "negative noise of low-rank pairs",
+        lambda: data.low_rank_pairs(4, 8, 2, noise=-0.5),
+        ValueError,
+        r"noise.*-0\.5",
     ),
     (
         data.context_pairs,
@@ -1665,6 +1779,34 @@ CASES = [
         lambda: a_profile().figure([1]),
         TypeError,
         r"references.*Profile.*int",
+    ),
+    (
+        battery.Estimate,
+        "an interval whose low end is above its high end",
+        lambda: battery.Estimate(0.5, low=0.9, high=0.1),
+        ValueError,
+        r"low must not exceed high.*low=0\.9 > high=0\.1",
+    ),
+    (
+        battery.Estimate,
+        "a string as the low end of an interval",
+        lambda: battery.Estimate(0.5, low="0.1"),
+        TypeError,
+        r"low must be a number.*'0\.1'",
+    ),
+    (
+        battery.tune_references,
+        "an unknown protocol to tune the references on",
+        lambda: battery.tune_references("DeltaRuleMemory", protocols="speed"),
+        ValueError,
+        r"protocols must be one of.*'speed'",
+    ),
+    (
+        battery.profile,
+        "settings for an unknown protocol",
+        lambda: battery.profile(DeltaRuleMemory, quick=True, settings={"speed": {}}),
+        ValueError,
+        r"settings key must be one of.*'speed'",
     ),
 ]
 

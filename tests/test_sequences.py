@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import pytest
 import torch
@@ -147,3 +149,30 @@ def test_bad_input_names_the_argument(call, match):
 def test_lag_crp_needs_a_frame():
     with pytest.raises(TypeError, match="table"):
         lag_crp([1, 2, 3])
+
+
+def test_chain_recall_reports_fit_error_and_chance():
+    # Near-orthonormal unit items: one Hebbian write stores each transition almost exactly,
+    # and DeltaNet's pass fits them; a delta-rule step far past 2 / |k|^2 blows the fit up.
+    exact = chain_recall(memnb.MatrixAssociativeMemory, 6, 3, dim=2048, steps=1, kind="unit")
+    assert (exact["fit_error"] < 0.1).all() and (exact["chance"] == 1 / 6).all()
+    fitted = chain_recall(memnb.DeltaNetMemory, 6, 3, dim=64, steps=3)
+    assert (fitted["fit_error"] < 0.05).all()
+    wild = chain_recall(partial(memnb.DeltaRuleMemory, lr=1.0), 6, 3, dim=16, steps=3)
+    assert not (wild["fit_error"] < 1).any()  # far off, or NaN where a read is not finite
+
+
+def test_chance_line_joins_the_legend():
+    import matplotlib.pyplot as plt
+
+    from memnb import plots
+
+    frame = chain_recall(memnb.MatrixAssociativeMemory, length=4, trials=2, dim=16)
+    ax = plots.chance_line(plots.chain_curve(frame), frame)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[-1] == "chance" and "MatrixAssociativeMemory" in texts
+    assert ax.lines[-1].get_ydata()[0] == pytest.approx(1 / 4)
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="chance"):
+        plots.chance_line(plt.subplots()[1], frame.drop(columns="chance"))
+    plt.close("all")

@@ -5,8 +5,10 @@ from .adaptation import adaptation
 from .capacity import attention_weights, capacity
 from .dimensions import (
     batch_delta_rule,
+    bottleneck_recall,
     internal_dimensions,
     projection_trace,
+    reduced_rank_recall,
     token_dimensions,
 )
 from .forgetting import forgetting, forgetting_trace, span_retention, task_sequence
@@ -18,6 +20,7 @@ __all__ = [
     "adaptation",
     "attention_weights",
     "batch_delta_rule",
+    "bottleneck_recall",
     "build_memory",
     "capacity",
     "chain_recall",
@@ -29,6 +32,7 @@ __all__ = [
     "key_recall",
     "probe",
     "projection_trace",
+    "reduced_rank_recall",
     "span_retention",
     "sweep",
     "task_sequence",

@@ -1,8 +1,10 @@
 """The steps that several protocols share: their sizes and counts, writing, reading, scoring.
 
-A protocol checks its settings with :func:`sizes` and :func:`counts`, writes with
-:func:`write` or :func:`written`, reads with :func:`read` or :func:`read_all` and scores
-recall with :func:`score`. The writing, reading and scoring steps trust the keys, values
+A protocol checks its settings with :func:`sizes`, :func:`counts`, :func:`noise_levels`
+and :func:`cosine_threshold`, writes with :func:`write` or :func:`written`, reads with
+:func:`read` or :func:`read_all` (from cues perturbed by :func:`noisy` when asked) and
+scores recall with :func:`score`; :func:`held_floats` reads the state size when the
+memory tells it. The writing, reading and scoring steps trust the keys, values
 and counts the protocol hands them; they check only what the memory answers, since a
 reader's memory may answer anything.
 """
@@ -16,9 +18,12 @@ import pandas as pd
 import torch
 
 from .. import _validate, metrics
+from ..memories import LoopedMemory
+from ..memories import state_size as _state_size
 
 READ_CHUNK = 1024  # queries read at once, so that a large store never needs N x N scores at once
 SCORE_BYTES = 1 << 22  # float64 bytes per trial group when scoring reads (a few MiB: cache)
+COSINE_THRESHOLD = 0.9  # the second recall criterion: cosine(read, own value) >= this
 
 
 def sizes(name: str, value: object) -> list[int]:
@@ -33,6 +38,48 @@ def counts(name: str, value: object, *, zero: bool = False) -> list[int]:
     item = partial(_validate.positive_int, allow_zero=zero)
     expected = "counts of writes" + (" >= 0" if zero else " > 0")
     return _validate.sequence(name, value, item, expected, increasing=True)
+
+
+def noise_levels(name: str, value: object) -> list[float]:
+    """``value`` (relative norms of cue noise) as a list of distinct finite floats >= 0; a
+    number is a list of one."""
+    level = partial(_validate.positive_float, allow_zero=True)
+    return _validate.sequence(name, value, level, "numbers >= 0", distinct=True)
+
+
+def cosine_threshold(value: object) -> float:
+    """``value`` as a cosine threshold in ``(-1, 1]`` (every cosine is ``>= -1``, so a
+    threshold of -1 or less would count every finite read as recalled)."""
+    value = _validate.number("cosine_threshold", value)
+    if not -1 < value <= 1:
+        raise ValueError(f"cosine_threshold must lie in (-1, 1], got {value}")
+    return value
+
+
+def cue_directions(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    """Standard normal directions of cue noise, float32 on the CPU, from their own ``seed``
+    (so drawing them moves no other draw of a protocol)."""
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
+
+
+def noisy(keys: torch.Tensor, directions: torch.Tensor, level: float) -> torch.Tensor:
+    """Cues ``k + e``: each key plus its direction scaled to ``|e| = level |k|``.
+
+    ``keys`` and ``directions`` have the same shape; a level of 0 returns ``keys`` itself.
+    """
+    if level == 0:
+        return keys
+    scale = level * keys.norm(dim=-1, keepdim=True) / directions.norm(dim=-1, keepdim=True)
+    return keys + scale * directions
+
+
+def held_floats(memory: object) -> dict[str, int]:
+    """``{"state_size": floats one trial holds}`` (:func:`memnb.state_size`) when the memory
+    provides ``state_size()``, else ``{}`` (a reader's class without it)."""
+    inner = memory.memories[0] if isinstance(memory, LoopedMemory) else memory
+    if not callable(getattr(inner, "state_size", None)):
+        return {}
+    return {"state_size": _state_size(memory)}
 
 
 def write(memory: object, keys: torch.Tensor, values: torch.Tensor, times: int) -> None:
@@ -79,22 +126,32 @@ def read_all(memory: object, keys: torch.Tensor, expected: torch.Size) -> torch.
     return torch.cat(chunks, dim=1)
 
 
-def score(retrieved: torch.Tensor, values: torch.Tensor, n: int) -> pd.DataFrame:
+def score(
+    retrieved: torch.Tensor,
+    values: torch.Tensor,
+    n: int,
+    cosine_threshold: float = COSINE_THRESHOLD,
+) -> pd.DataFrame:
     """Per-trial accuracy, MSE and cosine of the reads ``(T, N, d_v)`` of N items.
 
     An item is recalled when its read is nearest by cosine to its own value among the N
     (:func:`memnb.metrics.nearest_neighbor_recall`); a read that is not finite is a miss.
     Returns one row per trial with columns ``trial, n_items, accuracy, mse, cosine,
-    diverged``. The trials are scored a few at a time, so that each group's read-by-value
-    scores and float64 copies (about ``SCORE_BYTES``) stay in cache; every number is
-    computed per trial, so the grouping changes no result.
+    diverged, cosine_recall`` (``cosine_recall``: the fraction of items whose read has
+    cosine ``>= cosine_threshold`` with its own value, from the same float64 cosines as
+    ``cosine``; a read that is not finite is a miss there too). The trials are scored a
+    few at a time, so that each group's read-by-value scores and float64 copies (about
+    ``SCORE_BYTES``) stay in cache; every number is computed per trial, so the grouping
+    changes no result.
     """
     per_trial = 8 * retrieved.shape[-2] * max(values.shape[-2], values.shape[-1])
     parts = [
-        _score_trials(retrieved[a:b], values[a:b])
+        _score_trials(retrieved[a:b], values[a:b], cosine_threshold)
         for a, b in _groups(retrieved.shape[0], SCORE_BYTES // per_trial)
     ]
-    accuracy, mse, cosine, diverged = (torch.cat(p).cpu().numpy() for p in zip(*parts, strict=True))
+    accuracy, mse, cosine, diverged, close = (
+        torch.cat(p).cpu().numpy() for p in zip(*parts, strict=True)
+    )
     return pd.DataFrame(
         {
             "trial": range(retrieved.shape[0]),
@@ -103,6 +160,7 @@ def score(retrieved: torch.Tensor, values: torch.Tensor, n: int) -> pd.DataFrame
             "mse": mse,
             "cosine": cosine,
             "diverged": diverged,
+            "cosine_recall": close,
         }
     )
 
@@ -119,17 +177,20 @@ def _groups(trials: int, size: int) -> list[tuple[int, int]]:
 
 
 def _score_trials(
-    retrieved: torch.Tensor, values: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Accuracy, MSE, cosine and divergence of each trial of ``retrieved``, ``(T,)`` each.
+    retrieved: torch.Tensor, values: torch.Tensor, cosine_threshold: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Accuracy, MSE, cosine, divergence and cosine recall of each trial of ``retrieved``,
+    ``(T,)`` each.
 
     Recall is decided as in float64 (:func:`memnb.metrics.nearest_neighbor_recall`); MSE
-    and cosine are computed in float64.
+    and cosine are computed in float64 (a NaN cosine is below any threshold: a miss).
     """
     finite = torch.isfinite(retrieved).all(dim=-1, keepdim=True)
     # A read that is not finite is a miss: score a zero vector in its place.
     hits = metrics.nearest_neighbor_recall(torch.where(finite, retrieved, 0.0), values)
     retrieved, values = retrieved.double(), values.double()
     mse = (retrieved - values).pow(2).mean(dim=(1, 2))
-    cosine = metrics.cosine(retrieved, values).mean(dim=1)
-    return hits.double().mean(dim=1), mse, cosine, (~finite).any(dim=(1, 2))
+    cosines = metrics.cosine(retrieved, values)
+    close = (cosines >= cosine_threshold).double().mean(dim=1)
+    diverged = (~finite).any(dim=(1, 2))
+    return hits.double().mean(dim=1), mse, cosines.mean(dim=1), diverged, close

@@ -12,7 +12,19 @@ import torch
 from .. import _validate, data
 from ..memories import AttentionMemory, BatchedMemory
 from ._build import Factory, build_memory, child_seeds, label_of, place_like
-from ._protocol import counts, read_all, score, sizes, written
+from ._protocol import (
+    COSINE_THRESHOLD,
+    counts,
+    cue_directions,
+    held_floats,
+    noise_levels,
+    noisy,
+    read_all,
+    score,
+    sizes,
+    written,
+)
+from ._protocol import cosine_threshold as _threshold
 
 
 def capacity(
@@ -25,6 +37,8 @@ def capacity(
     *,
     kind: str = "gaussian",
     label: str | None = None,
+    cue_noise: float | Iterable[float] = 0.0,
+    cosine_threshold: float = COSINE_THRESHOLD,
 ) -> pd.DataFrame:
     """Write N pairs ``steps`` times as one batch, then recall each of them.
 
@@ -33,7 +47,19 @@ def capacity(
     ``steps`` times; then each of the N keys is read back. An item is recalled when its
     read is closer by cosine to its own value than to any of the other N - 1 stored
     values (:func:`memnb.metrics.nearest_neighbor_recall`); a read that is zero or not
-    finite is a miss.
+    finite is a miss. A second criterion is scored from the same reads: the item is
+    recalled when its read has cosine ``>= cosine_threshold`` (in ``(-1, 1]``) with its
+    own value, whatever the other values.
+
+    ``cue_noise`` (a relative norm >= 0, or a sequence of them) reads each key ``k`` as
+    the cue ``k + e``, with a Gaussian direction ``e`` scaled per query to
+    ``|e| = cue_noise |k|``, and scores the read against the same values: a memory
+    recalls from a cue near a key, a lookup table only from the key itself. The
+    directions come from a seed of their own (derived from ``seed``), drawn once for the
+    largest N and shared by every N, count and level, so neighbouring levels differ only
+    by the scale of the noise; ``cue_noise=0`` reads the keys themselves, and every other
+    number of the frame is the same whatever ``cue_noise`` is. A sequence of levels
+    writes each memory once and reads it once per level.
 
     ``steps`` may also be an increasing sequence of counts, e.g. ``(1, 5, 20)``: each
     memory is then read after each count in one run, which gives the same numbers as
@@ -43,31 +69,45 @@ def capacity(
     a trial are the first N of one draw for the largest N, so neighbouring N differ only
     by the pairs added. Every N starts from the same initial memory state.
 
-    Returns a tidy frame, one row per trial, N and count of writes, with columns
-    ``trial, n_items``, ``accuracy`` (fraction of the N items recalled), ``mse``
-    (per-coordinate squared error of the read, averaged over items), ``cosine`` (cosine
-    between read and value, averaged over items), ``diverged`` (some read was NaN or
-    inf), and the parameters ``memory, dim, steps, seed`` (``steps``: the writes made
-    before the read).
+    Returns a tidy frame, one row per trial, N, count of writes and cue-noise level, with
+    columns ``trial, n_items``, ``accuracy`` (fraction of the N items recalled, nearest
+    of N), ``mse`` (per-coordinate squared error of the read, averaged over items),
+    ``cosine`` (cosine between read and value, averaged over items), ``diverged`` (some
+    read was NaN or inf), ``cosine_recall`` (fraction of the N items whose read has
+    cosine ``>= cosine_threshold`` with its value), ``chance`` (``1 / N``, the nearest-of-N
+    accuracy of a read that ignores its query), ``state_size`` (floats one trial's memory
+    holds after the writes, :func:`memnb.state_size`; this column is left out when the
+    memory has no ``state_size()`` method, as a reader's class may not), and the
+    parameters ``memory, dim, cue_noise, cosine_threshold, steps, seed`` (``steps``: the
+    writes made before the read).
     """
     n_items = sizes("n_items", n_items)
     steps = counts("steps", steps)
     trials = _validate.positive_int("trials", trials)
     dim = _validate.positive_int("dim", dim)
-    data_seed, memory_seed = child_seeds(seed, 2)
+    levels = noise_levels("cue_noise", cue_noise)
+    threshold = _threshold(cosine_threshold)
+    data_seed, memory_seed, noise_seed = child_seeds(seed, 3)  # the first two as without noise
     all_keys, all_values = data.random_pairs(max(n_items), dim, trials, seed=data_seed, kind=kind)
+    # Without noise the keys stand in for the directions, which are then never used.
+    directions = cue_directions(all_keys.shape, noise_seed) if max(levels) > 0 else all_keys
     rows = []
     memories = _fresh_memories(factory, len(n_items), dim, trials, memory_seed)
     for memory, n in zip(memories, n_items, strict=True):
         pairs = (all_keys[:, :n].contiguous(), all_values[:, :n].contiguous())
-        keys, values = place_like(memory, *pairs)
+        keys, values, towards = place_like(memory, *pairs, directions[:, :n])
         for count in written(memory, keys, values, steps):
-            with torch.no_grad():
-                retrieved = read_all(memory, keys, values.shape)
-            rows.append(score(retrieved, values, n).assign(steps=count))
+            held = held_floats(memory)
+            for level in levels:
+                with torch.no_grad():
+                    retrieved = read_all(memory, noisy(keys, towards, level), values.shape)
+                scored = score(retrieved, values, n, threshold)
+                rows.append(scored.assign(chance=1 / n, **held, steps=count, cue_noise=level))
     frame = pd.concat(rows, ignore_index=True)
     frame = frame.assign(memory=label_of(factory, label), dim=dim, seed=seed)
-    return frame[[*frame.columns.drop(["steps", "seed"]), "steps", "seed"]]
+    frame = frame.assign(cosine_threshold=threshold)
+    last = ["cue_noise", "cosine_threshold", "steps", "seed"]
+    return frame[[*frame.columns.drop(last), *last]]
 
 
 def _fresh_memories(

@@ -11,8 +11,8 @@ import torch
 from .. import _validate, data, metrics, theory
 from ..memories import DeltaRuleMemory
 from ..memories.projecting import DESIGNS, ProjectingEpisodicMemory
-from ._build import Factory, child_seeds
-from ._protocol import counts, sizes, written
+from ._build import Factory, build_memory, child_seeds
+from ._protocol import counts, read_all, score, sizes, write, written
 from .capacity import capacity
 
 
@@ -80,7 +80,9 @@ def internal_dimensions(
     standard normal token pairs are written ``steps`` times into a fresh memory of
     ``memory_size`` slots and recalled (in token space) by the nearest stored value.
     Returns one row per trial and setting, with the capacity columns (``dim`` renamed
-    ``token_dim``) and ``memory_dim, design``.
+    ``token_dim``) and ``memory_dim, design, sigma_min``: the smallest singular value of
+    that trial's value projection ``P_V`` after the writes (the matrix whose
+    pseudo-inverse brings reads back to tokens; NaN for ``"readout"``, which has none).
     """
     tokens, inner = sizes("token_dims", token_dims), sizes("memory_dims", memory_dims)
     designs = _designs(designs)
@@ -90,8 +92,10 @@ def internal_dimensions(
     for d in tokens:
         for m in inner:
             for design in designs:
+                built: list[ProjectingEpisodicMemory] = []
                 factory = partial(
-                    ProjectingEpisodicMemory,
+                    _kept,
+                    built,
                     memory_dim=m,
                     memory_size=memory_size,
                     value_projection=design,
@@ -99,7 +103,8 @@ def internal_dimensions(
                 frame = capacity(
                     factory, [n_items], steps, trials, d, seed, label="ProjectingEpisodicMemory"
                 )
-                frames.append(frame.assign(memory_dim=m, design=design))
+                sigma = _sigma_min(built[-1])  # one N: the one memory capacity wrote
+                frames.append(frame.assign(memory_dim=m, design=design, sigma_min=sigma))
     return pd.concat(frames, ignore_index=True).rename(columns={"dim": "token_dim"})
 
 
@@ -142,6 +147,157 @@ def projection_trace(
     frame["diverged"] = frame.groupby(["design", "trial"])["diverged"].transform("any")
     first = ["design", "trial", "step"]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def bottleneck_recall(
+    token_dim: int = 128,
+    memory_dims: Iterable[int] = (8, 16, 32, 64, 128, 256),
+    designs: Iterable[str] = ("frozen", "readout"),
+    n_items: int = 50,
+    n_heldout: int = 50,
+    steps: int = 50,
+    trials: int = 16,
+    seed: int = 0,
+    *,
+    rank: int = 8,
+    noise: float = 0.5,
+    memory_size: int = 100,
+    beta: float = 1.0,
+) -> pd.DataFrame:
+    """Stored and held-out recall of :class:`~memnb.ProjectingEpisodicMemory` on pairs
+    with a low-rank relation (:func:`memnb.data.low_rank_pairs`), for each internal
+    dimension and design.
+
+    ``n_items + n_heldout`` pairs of dimension ``token_dim`` are drawn per trial (value
+    and key share ``rank`` latent dimensions, with relative ``noise``); the first
+    ``n_heldout`` are held out. For each memory dimension and design a fresh memory (slot
+    softmax ``beta``) is written ``steps`` times with the ``n_items`` stored pairs, then
+    read:
+
+    - ``tested="stored"``: each stored key; recalled when its read is closest by cosine to
+      its own value among the stored values (the capacity score);
+    - ``tested="heldout"``: each held-out key; recalled when its read is closest to the
+      pair's own value among the held-out and the stored values (a read that is not
+      finite is a miss).
+
+    Returns one row per trial, setting and ``tested``, with columns ``trial, n_items,
+    accuracy, mse, cosine, diverged, tested, chance`` (``1 / candidates``) and
+    ``design, memory_dim, token_dim, rank, noise, steps, seed``.
+    """
+    token_dim = _validate.positive_int("token_dim", token_dim)
+    inner, designs = sizes("memory_dims", memory_dims), _designs(designs)
+    n_items = _validate.positive_int("n_items", n_items)
+    n_heldout = _validate.positive_int("n_heldout", n_heldout)
+    steps = _validate.positive_int("steps", steps)
+    trials = _validate.positive_int("trials", trials)
+    memory_size = _validate.positive_int("memory_size", memory_size)
+    beta = _validate.positive_float("beta", beta)
+    data_seed, memory_seed = child_seeds(seed, 2)
+    keys, values = data.low_rank_pairs(
+        n_items + n_heldout, token_dim, rank, noise, trials, seed=data_seed
+    )
+    held, stored = (keys[:, :n_heldout], values[:, :n_heldout]), (keys, values)
+    stored = tuple(x[:, n_heldout:].contiguous() for x in stored)
+    frames = []
+    for m in inner:
+        for design in designs:
+            factory = partial(
+                ProjectingEpisodicMemory,
+                memory_dim=m,
+                memory_size=memory_size,
+                beta=beta,
+                value_projection=design,
+            )
+            memory = build_memory(factory, dim=token_dim, trials=trials, seed=memory_seed)
+            write(memory, *stored, steps)
+            with torch.no_grad():
+                reads = [read_all(memory, k, v.shape) for k, v in (stored, held)]
+            frame = _heldout_frame(reads, stored[1], held[1])
+            frames.append(frame.assign(design=design, memory_dim=m, steps=steps))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.assign(token_dim=token_dim, rank=rank, noise=noise, seed=seed)
+
+
+def reduced_rank_recall(
+    token_dim: int = 128,
+    ranks: Iterable[int] = (8, 16, 32, 64, 128),
+    n_items: int = 50,
+    n_heldout: int = 50,
+    trials: int = 16,
+    seed: int = 0,
+    *,
+    rank: int = 8,
+    noise: float = 0.5,
+) -> pd.DataFrame:
+    """The same pairs and scores as :func:`bottleneck_recall`, for the best linear map of
+    each rank: a reference that learns its bottleneck instead of drawing it at random.
+
+    The map is fitted in closed form on the ``n_items`` stored pairs: the least-squares
+    matrix of least norm, ``M = pinv(K) V``, with its reads ``K M`` projected onto their
+    top ``m`` principal directions (reduced-rank regression; for ``m >= token_dim`` the
+    plain least-squares fit). Returns the frame of :func:`bottleneck_recall`, with
+    ``design="least squares"``, ``memory_dim`` the rank ``m`` and ``steps`` 0 (no writes).
+    """
+    token_dim = _validate.positive_int("token_dim", token_dim)
+    ranks = sizes("ranks", ranks)
+    n_items = _validate.positive_int("n_items", n_items)
+    n_heldout = _validate.positive_int("n_heldout", n_heldout)
+    trials = _validate.positive_int("trials", trials)
+    data_seed, _ = child_seeds(seed, 2)
+    keys, values = data.low_rank_pairs(
+        n_items + n_heldout, token_dim, rank, noise, trials, seed=data_seed, dtype=torch.float64
+    )
+    held_keys, held_values = keys[:, :n_heldout], values[:, :n_heldout]
+    keys, values = keys[:, n_heldout:], values[:, n_heldout:]
+    fit = torch.linalg.pinv(keys) @ values  # (T, token_dim, token_dim): read = k M
+    directions = torch.linalg.svd(keys @ fit, full_matrices=False).Vh  # (T, r, token_dim)
+    frames = []
+    for m in ranks:
+        top = directions[:, :m]
+        mapped = fit @ top.transpose(-2, -1) @ top
+        reads = [(k @ mapped).float() for k in (keys, held_keys)]
+        frame = _heldout_frame(reads, values.float(), held_values.float())
+        frames.append(frame.assign(design="least squares", memory_dim=m, steps=0))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.assign(token_dim=token_dim, rank=rank, noise=noise, seed=seed)
+
+
+def _heldout_frame(
+    reads: list[torch.Tensor], values: torch.Tensor, held_values: torch.Tensor
+) -> pd.DataFrame:
+    """Score the reads of the stored keys and of the held-out keys (see
+    :func:`bottleneck_recall`): rows ``tested="stored"`` and ``tested="heldout"``."""
+    stored_read, held_read = reads
+    n, held = values.shape[-2], held_values.shape[-2]
+    stored = score(stored_read, values, n).assign(tested="stored", chance=1 / n)
+    frame = score(held_read, held_values, held)
+    finite = torch.isfinite(held_read).all(dim=-1, keepdim=True)
+    candidates = torch.cat([held_values, values], dim=-2)
+    hits = metrics.nearest_neighbor_recall(torch.where(finite, held_read, 0.0), candidates)
+    frame = frame.assign(
+        n_items=n,
+        accuracy=hits.double().mean(dim=-1).cpu().numpy(),
+        tested="heldout",
+        chance=1 / (n + held),
+    )
+    return pd.concat([stored, frame], ignore_index=True)
+
+
+def _kept(
+    built: list[ProjectingEpisodicMemory], token_dim: int, trials: int | None = None, **kwargs
+) -> ProjectingEpisodicMemory:
+    """A :class:`ProjectingEpisodicMemory`, also appended to ``built`` (to look at later)."""
+    memory = ProjectingEpisodicMemory(token_dim, trials=trials, **kwargs)
+    built.append(memory)
+    return memory
+
+
+def _sigma_min(memory: ProjectingEpisodicMemory) -> object:
+    """Per-trial smallest singular value of ``P_V`` (numpy, ``(T,)``), NaN for a readout."""
+    if memory.value_projection == "readout":
+        return float("nan")
+    matrix = memory.value_proj.detach().double()
+    return torch.linalg.svdvals(matrix).amin(dim=-1).cpu().numpy()
 
 
 def _designs(designs: object) -> list[str]:

@@ -113,7 +113,11 @@ def chain_recall(
     ``trial, position``, ``cosine`` (between the read and the item at that position),
     ``correct`` (the read is closer by cosine to that item than to any other list item;
     a read that is not finite is not), ``diverged`` (some read of the trial was NaN or
-    inf) and ``memory, dim, length, steps, seed``.
+    inf), ``fit_error`` (how well the writes stored the transitions: the largest relative
+    error ``|read(x_i) - x_{i+1}| / |x_{i+1}|`` over the ``length - 1`` transitions, read
+    from the items themselves; NaN when a read is not finite), ``chance`` (``1 / length``,
+    the fraction of reads nearest the right item when each read points anywhere) and
+    ``memory, dim, length, steps, seed``.
     """
     length = _length(length)
     trials = _validate.positive_int("trials", trials)
@@ -127,6 +131,7 @@ def chain_recall(
     scale = items.norm(dim=-1).mean(dim=-1)[:, None, None]
     query, reads = items[:, :1], []
     with torch.no_grad():
+        fit = _fit_error(read(memory, items[:, :-1], (trials, length - 1, dim)), items[:, 1:])
         for _ in range(length - 1):
             out = read(memory, query, (trials, 1, dim))
             reads.append(out)
@@ -145,11 +150,22 @@ def chain_recall(
             "cosine": cosine.reshape(-1).cpu().numpy(),
             "correct": correct.reshape(-1).cpu().numpy(),
             "diverged": (~finite.all(dim=-1)).cpu().repeat_interleave(length - 1).numpy(),
+            "fit_error": fit.cpu().repeat_interleave(length - 1).numpy(),
+            "chance": 1.0 / length,
         }
     )
     return frame.assign(
         memory=label_of(factory, label), dim=dim, length=length, steps=steps, seed=seed
     )
+
+
+def _fit_error(reads: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The largest relative error ``|read - target| / |target|`` of each trial, ``(T,)``
+    (float64; NaN when a read of the trial is not finite)."""
+    reads, targets = reads.double(), targets.double()
+    error = (reads - targets).norm(dim=-1) / targets.norm(dim=-1).clamp_min(1e-30)
+    finite = torch.isfinite(reads).all(dim=-1).all(dim=-1)
+    return torch.where(finite, error.amax(dim=-1), torch.nan)
 
 
 def context_vectors(items: torch.Tensor, rho: float, start: torch.Tensor) -> torch.Tensor:

@@ -25,10 +25,12 @@ class AttentionMemory(BatchedMemory):
     random directions of the same norm, the correct score is ``beta s`` and a wrong one
     is about normal with standard deviation ``beta s / sqrt(dim)``, so the weight on the
     correct pair is about ``1 / (1 + (N - 1) exp(beta^2 s^2 / (2 dim) - beta s))``
-    (:func:`memnb.theory.attention_weight`). The exponent is smallest at
-    ``beta s = dim``: ``beta = 1`` for standard normal keys (``s`` about ``dim``), the
-    default, or ``beta = dim`` for unit-norm keys. Small ``beta`` blurs the read towards
-    the mean of all stored values; large ``beta`` approaches a nearest-key lookup.
+    (:func:`memnb.theory.attention_weight`), an average over the wrong scores that holds
+    only while ``N`` is large next to ``exp(beta^2 s^2 / dim)``. For queries that are
+    stored keys the weight on the correct pair rises with ``beta``: small ``beta`` blurs
+    the read towards the mean of all stored values (close to linear attention), large
+    ``beta`` approaches a nearest-key lookup. The default ``beta = 1`` on standard normal
+    keys (``s`` about ``dim``) is as selective as ``beta = dim`` on unit-norm keys.
 
     Write: ``update(keys, values)`` appends the N pairs to the store of every trial (all
     trials receive the same N, so the store stays one tensor ``(T, stored, d)``). Writing

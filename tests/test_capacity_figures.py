@@ -1,0 +1,96 @@
+"""The capacity chapter's figures of budgets and rankings: recall against state size and
+capacity at defaults against capacity at the best setting."""
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+
+from memnb import plots, summaries
+from memnb.experiments import capacity, sweep
+from memnb.memories import AttentionMemory, MatrixAssociativeMemory, SlidingWindowMemory
+
+
+def _at_one_n(n=16):
+    """Recall of n pairs by a window of several sizes and by the attention store."""
+    windows = {w: partial(SlidingWindowMemory, window=w) for w in (4, 8, 16)}
+    frame = sweep(capacity, windows, label="window", n_items=[n], steps=1, trials=4, dim=8)
+    store = capacity(AttentionMemory, [n], steps=1, trials=4, dim=8)
+    return pd.concat([frame, store])
+
+
+def test_state_size_curve_draws_one_line_per_memory_at_its_sizes():
+    frame = _at_one_n()
+    ax = plots.state_size_curve(frame, title="N = 16")
+    assert isinstance(ax, Axes) and ax.get_xscale() == "log" and ax.get_title() == "N = 16"
+    assert ax.get_xlabel().startswith("state size") and ax.get_ylabel() == plots.NEAREST
+    curves = [line for line in ax.lines if line.get_linestyle() == "-"]  # not the error caps
+    window = [line for line in curves if list(line.get_xdata()) == [64, 128, 256]]
+    assert len(window) == 1  # window x (d + d) floats, d = 8
+    held = frame[frame["memory"] == "SlidingWindowMemory"]
+    expected = held.groupby("state_size")["accuracy"].mean()  # the mean over trials
+    np.testing.assert_allclose(window[0].get_ydata(), expected.to_numpy())
+    assert expected.is_monotonic_increasing  # a longer window holds more of the 16 pairs
+    chance = [line for line in ax.lines if line.get_label() == "chance"]
+    assert len(chance) == 1 and chance[0].get_ydata()[0] == pytest.approx(1 / 16)
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert {"SlidingWindowMemory", "AttentionMemory", "chance"} <= labels
+
+
+def test_state_size_curve_cosine_criterion_has_no_chance_line():
+    ax = plots.state_size_curve(_at_one_n(), "cosine_recall")
+    assert ax.get_ylabel() == "recall, cosine >= 0.9"
+    assert not [line for line in ax.lines if line.get_label() == "chance"]
+
+
+def test_state_size_curve_rejects_several_n_and_missing_columns():
+    frame = capacity(MatrixAssociativeMemory, [4, 8], steps=1, trials=2, dim=8)
+    with pytest.raises(ValueError, match="one N"):
+        plots.state_size_curve(frame)
+    with pytest.raises(ValueError, match="state_size"):
+        plots.state_size_curve(frame[frame["n_items"] == 4].drop(columns="state_size"))
+
+
+def _ranking():
+    curves = {
+        ("a", "default"): [1.0, 0.9, 0.5, 0.2],
+        ("a", "best"): [1.0, 1.0, 0.97, 0.6],
+        ("b", "default"): [1.0, 1.0, 1.0, 1.0],
+        ("b", "best"): [1.0, 1.0, 1.0, 1.0],
+        ("c", "default"): [0.5, 0.2, 0.1, 0.1],
+        ("c", "best"): [0.97, 0.9, 0.5, 0.2],
+    }
+    rows = [
+        {"memory": m, "setting": s, "trial": t, "n_items": n, "accuracy": a}
+        for (m, s), accs in curves.items()
+        for t in range(3)
+        for n, a in zip((4, 8, 16, 32), accs, strict=True)
+    ]
+    table = summaries.capacity_at(pd.DataFrame(rows), by=["memory", "setting"], ci=0.9, n_boot=20)
+    return table.reset_index()
+
+
+def test_capacity_ranking_marks_defaults_best_bounds_and_misses():
+    table = _ranking()
+    ax = plots.capacity_ranking(table, title="nearest")
+    assert ax.get_xscale() == "log" and ax.get_title() == "nearest"
+    # By capacity at the best setting, largest on top: b (a lower bound), a, c.
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a", "c"]
+    triangles = [line for line in ax.lines if line.get_marker() == "^" and len(line.get_xdata())]
+    assert {float(line.get_xdata()[0]) for line in triangles} == {32.0}
+    crosses = [line for line in ax.lines if line.get_marker() == "x" and len(line.get_xdata())]
+    assert len(crosses) == 1  # c at its defaults: below the smallest N
+    legend = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert {"at defaults", "at its best"} <= legend
+
+
+def test_capacity_ranking_keeps_a_given_order_and_checks_its_table():
+    table = _ranking()
+    ax = plots.capacity_ranking(table, order=["c", "b", "a"])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c", "b", "a"]
+    with pytest.raises(ValueError, match="setting"):
+        plots.capacity_ranking(table.assign(setting="tuned"))
+    with pytest.raises(ValueError, match="low"):
+        plots.capacity_ranking(table.drop(columns="low"))
