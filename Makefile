@@ -1,9 +1,10 @@
 # Build, check and explore the memnb book.
 #
 #   make book    set up .venv, execute every chapter, build the HTML into _build/html
-#   make test    every check: lint, clean notebooks, public names, unit tests, strict book
-#                build, built pages, chapters executed again, Chromium, JupyterLab, a
+#   make test    every check: lint and clean notebooks, unit tests, strict book build,
+#                built pages, every chapter validated by nbval, Chromium, JupyterLab, a
 #                fresh clone, and a summary
+#   make test-chapter CH=capacity   run one chapter under nbval (while editing it)
 #   make lab     JupyterLab on the chapters, with the project's kernel and widgets
 #   make clean   remove build outputs (make distclean also removes .venv)
 #
@@ -33,16 +34,23 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # JupyterLab) also keeps the last digits of float32 sums, which depend on how a sum is
 # split across threads, the same in every run. Set it yourself to override.
 export OMP_NUM_THREADS ?= 1
-# Chapters executed at once by the book build (tools/build_book.py, threads of one process).
+# Chapters executed at once by the book build (tools/execute_book.py) and by nbval.
 JOBS ?= 2
 REPORTS := $(BUILD)/reports
+# Seconds a cell may run: execute.timeout of _config.yml.
+CELL_TIMEOUT := $(shell sed -n 's/^  timeout: *\([0-9][0-9]*\).*/\1/p' _config.yml)
+# The executed chapters that nbval compares with (tools/nbval_references.py writes them),
+NBVAL := $(BUILD)/nbval
+# all but these, whose outputs are timings of this machine: nbval only runs their cells.
+NBVAL_RUN_ONLY := performance
 
-.PHONY: help setup widgets book test lint check-notebooks check-public-names unit book-strict repeat summary \
+.PHONY: help setup widgets book test lint unit book-strict nbval test-chapter summary \
 	test-built-book lab clean distclean chromium browser test-lab test-fresh
 
 help:
 	@echo "make book       build the book into $(HTML) (set-up included)"
-	@echo "make test       run every check (lint, unit tests, strict build, browser, lab, fresh clone)"
+	@echo "make test       run every check (lint, unit tests, strict build, nbval, browser, lab, fresh clone)"
+	@echo "make test-chapter CH=capacity   run chapters/capacity.ipynb under nbval"
 	@echo "make lab        open the chapters in JupyterLab"
 	@echo "make clean      remove build outputs; make distclean also removes $(VENV)"
 
@@ -70,72 +78,84 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@touch $@
 
 # The JavaScript that shows widgets and typesets equations in the built pages without a
-# CDN. The scripts check the files they wrote before and download only what is missing.
+# CDN. The script checks the files it wrote before and downloads only what is missing.
 widgets: $(STAMP)
-	$(PY) tools/fetch_widget_js.py
-	$(PY) tools/fetch_mathjax.py
+	$(PY) tools/fetch_js.py
 
 # ---------------------------------------------------------------------------
 # The book.
 
-# `jupyter-book build .`, with the chapters executed $(JOBS) at a time.
-book: setup widgets
-	$(BIN)/jupyter-book clean .
-	rm -rf $(REPORTS)
+# $(call build-book,OPTIONS): from a clean build folder (so every chapter is executed and
+# the time is honest), every chapter executed $(JOBS) at a time into a new jupyter-cache,
+# then `jupyter-book build` with OPTIONS, which takes them from there; a cell that raises
+# (a failed assert included) stops it. Prints Sphinx's warnings (jupyter-book's banners
+# on stdout are dropped), every chapter's time and the page to open.
+define build-book
+	@$(BIN)/jupyter-book clean . >/dev/null
 	@start=$$(date +%s); \
-	$(PY) tools/build_book.py --jobs $(JOBS) . || exit $$?; \
-	end=$$(date +%s); \
-	$(PY) tools/report.py build $$((end - start)) --jobs $(JOBS) || exit $$?; \
+	$(PY) tools/execute_book.py --jobs $(JOBS) . && \
+	$(BIN)/jupyter-book build . --quiet $(1) >/dev/null && \
+	$(PY) tools/report.py build $$(($$(date +%s) - start)) && \
 	echo "Open $(CURDIR)/$(HTML)/index.html"
+endef
+
+book: setup widgets
+	$(call build-book,)
 
 # ---------------------------------------------------------------------------
 # Checks. `make test` runs them in this order and stops at the first failure.
 
 test: setup widgets
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory check-notebooks
-	@$(MAKE) --no-print-directory check-public-names
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory book-strict
 	@$(MAKE) --no-print-directory test-built-book
-	@$(MAKE) --no-print-directory repeat
+	@$(MAKE) --no-print-directory nbval
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory test-lab
 	@$(MAKE) --no-print-directory test-fresh
 	@$(MAKE) --no-print-directory summary
 
+# Lint, and notebooks committed without outputs, execution counts or widget state.
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	@$(BIN)/nbstripout --keep-id --verify chapters/*.ipynb || { \
+		echo "error: strip the notebooks above: $(BIN)/nbstripout --keep-id chapters/*.ipynb" >&2; \
+		exit 1; }
 
-check-notebooks: setup
-	$(PY) tools/check_notebooks_clean.py chapters
-
-# Every public name of memnb is used somewhere and every __all__ matches its module.
-check-public-names: setup
-	$(PY) tools/check_public_names.py
-
-# The unit and property tests of memnb (tests/book and tests/browser need a built book).
+# The unit and property tests, memnb's public names among them (tests/book and
+# tests/browser need a built book).
 unit: setup
 	$(PY) -m pytest -q tests --ignore=tests/book --ignore=tests/browser
 
-# From a clean build folder, so every chapter is executed and the time is honest; a cell
-# that raises (a failed assert included) fails the build. Prints every chapter's time.
+# The book with warnings as errors (references checked: -n).
 book-strict: setup widgets
-	$(BIN)/jupyter-book clean .
-	rm -rf $(REPORTS)
-	@start=$$(date +%s); \
-	$(PY) tools/build_book.py --jobs $(JOBS) . -W -n --keep-going || exit $$?; \
-	end=$$(date +%s); \
-	$(PY) tools/report.py build $$((end - start)) --jobs $(JOBS)
+	$(call build-book,-W -n --keep-going)
 
 # The pages of the built book: present, without errors, glued values filled in.
 test-built-book: setup
 	$(PY) -m pytest -q tests/book/test_built_book.py
 
-# Every chapter executed a second time in a fresh kernel must glue the same values.
-repeat: setup
-	$(PY) -m pytest -q tests/book/test_repeat.py
+# Every chapter executed again by nbval in a fresh kernel, $(JOBS) at a time (pytest-xdist;
+# --dist loadscope keeps each notebook on one kernel): the outputs of every cell must equal
+# the built book's, taken from its jupyter-cache (tests/book/nbval_sanitize.cfg lists what
+# may differ). The chapters of NBVAL_RUN_ONLY run from chapters/, as in the build, and
+# have no outputs there (nbstripout), so nbval only checks that their cells run, as
+# --nbval-lax would. Results in $(REPORTS)/nbval.xml and nbval_references.json.
+nbval: setup
+	@rm -rf $(NBVAL)
+	$(PY) tools/nbval_references.py . $(NBVAL) --skip $(NBVAL_RUN_ONLY)
+	$(PY) -m pytest -q --nbval -n $(JOBS) --dist loadscope --nbval-cell-timeout $(CELL_TIMEOUT) \
+		--nbval-sanitize-with tests/book/nbval_sanitize.cfg --junitxml $(REPORTS)/nbval.xml \
+		$(NBVAL_RUN_ONLY:%=chapters/%.ipynb) $(NBVAL)
+
+# One chapter in a fresh kernel under nbval (its cells must run), e.g. CH=capacity.
+test-chapter: setup
+	@test -n "$(CH)" -a -f "chapters/$(CH).ipynb" || { echo "error: CH='$(CH)' names no" \
+		"chapter; run make test-chapter CH=<name>, <name> one of:" \
+		$$(ls chapters/*.ipynb | sed 's|chapters/||; s|\.ipynb||') >&2; exit 2; }
+	$(PY) -m pytest -q --nbval-lax --nbval-cell-timeout $(CELL_TIMEOUT) chapters/$(CH).ipynb
 
 # The one summary that ends `make test`.
 summary: setup

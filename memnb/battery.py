@@ -44,6 +44,7 @@ __all__ = [
     "profile",
     "reference_profiles",
     "summary_table",
+    "summary_text",
     "tune_references",
     "validate",
 ]
@@ -95,6 +96,8 @@ REFERENCES = (
     "MatrixAssociativeMemory",
     "DeltaRuleMemory",
     "DeltaNetMemory",
+    "GatedDeltaNetMemory",
+    "LinearAttentionMemory",
     "AttentionMemory",
     "SlidingWindowMemory",
 )
@@ -122,9 +125,13 @@ REFERENCE_GRIDS: dict[str, dict[str, tuple]] = {
 # (DeltaNet's beta = 1; the delta rule's largest stable step, 0.002, for capacity and
 # the dimension sweep), or the next value beyond it scored lower (checked for the
 # forgetting beta of DeltaNet, 0.002, and of the attention memory, 0.03); the sliding
-# window's forgetting beta is moot, as its window holds none of A after B.
-# LinearAttentionMemory and NeuralMemory are left out (they run at their defaults):
-# some of their best values lie at the edges of their grids, which would have to grow.
+# window's forgetting beta is moot, as its window holds none of A after B. The gated
+# DeltaNet's best gate is alpha = 1 (no decay) for every protocol, so it runs as DeltaNet
+# does. Linear attention's best feature map is the identity (a Hebbian matrix) except for
+# the dimension sweep, where DPFP with nu = 3 wins; nu stops at 3 so that its state is at
+# most six times a d x d matrix (larger nu scored higher there, at a larger state).
+# NeuralMemory is left out (it runs at its defaults): some of its best values lie at the
+# edges of its grid, which would have to grow.
 # tests/test_battery.py re-runs the search for the delta rule's forgetting.
 TUNED: dict[str, dict[str, dict[str, object]]] = {
     "EpisodicMemory": {
@@ -161,6 +168,13 @@ TUNED: dict[str, dict[str, dict[str, object]]] = {
         "forgetting": {"beta": 0.005, "alpha": 1.0},
         "dimensions": {"beta": 0.25, "alpha": 1.0},
         "contiguity": {"beta": 1.0, "alpha": 1.0},
+    },
+    "LinearAttentionMemory": {
+        "adaptation": {"feature_map": "identity", "nu": 1},
+        "capacity": {"feature_map": "identity", "nu": 1},
+        "forgetting": {"feature_map": "identity", "nu": 1},
+        "dimensions": {"feature_map": "dpfp", "nu": 3},
+        "contiguity": {"feature_map": "identity", "nu": 1},
     },
     "AttentionMemory": {
         "adaptation": {"beta": 1.0},
@@ -507,6 +521,39 @@ def summary_table(profiles: Sequence[Profile]) -> pd.DataFrame:
     ).strip()
     table.attrs["keys"] = dict(zip(HEADLINES.values(), HEADLINES, strict=True))
     return table
+
+
+def summary_text(profiles: Sequence[Profile], digits: int = 3) -> pd.DataFrame:
+    """:func:`summary_table` to read: one column per headline, one cell per number.
+
+    Each cell is the number and its 95 % interval, to ``digits`` significant digits
+    (``"17.3 [16.6, 18]"``; ``\u221e`` for an unbounded end). A number never reached within
+    the settings measured reads ``not reached``, one that cannot be measured ``not
+    measurable``; ``attrs["notes"]`` lists, for each profile, why, and which numbers are
+    bounds.
+    """
+    digits = _validate.positive_int("digits", digits)
+    table = summary_table(profiles)
+    profiles = [profiles] if isinstance(profiles, Profile) else list(profiles)
+
+    def shown(number: float) -> str:
+        return "\u221e" if math.isinf(number) else f"{number:.{digits}g}"
+
+    def cell(profile: Profile, key: str) -> str:
+        value = profile.summary[key]
+        if math.isnan(value):
+            note = profile.notes.get(key, "not measurable")  # no note: nothing to measure
+            return "not measurable" if note.startswith("not measurable") else "not reached"
+        if math.isnan(value.low) or math.isnan(value.high):
+            return shown(value)
+        return f"{shown(value)} [{shown(value.low)}, {shown(value.high)}]"
+
+    text = pd.DataFrame(
+        {headline: [cell(p, key) for p in profiles] for key, headline in HEADLINES.items()},
+        index=table.index,
+    )
+    text.attrs["notes"] = [f"{p.label}: {note}" for p in profiles for note in p.notes.values()]
+    return text
 
 
 def _settings(settings: object) -> dict[str, dict[str, object]]:

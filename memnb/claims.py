@@ -93,11 +93,19 @@ def _myst_glue() -> Callable[[str, object], None]:
 
 
 class _Table(pd.DataFrame):
-    """A frame shown with every cell in full (pandas cuts text at 50 characters)."""
+    """A frame shown with every cell in full (pandas cuts text at 50 characters).
+
+    In HTML a zero-width space follows every underscore of the text cells, so that a long
+    glued name (``steps_clustered_MatrixAssociativeMemory_100``) may wrap at its
+    underscores instead of widening the table past the page.
+    """
 
     def _repr_html_(self) -> str | None:
+        wrappable = pd.DataFrame(self).map(
+            lambda cell: cell.replace("_", "_\u200b") if isinstance(cell, str) else cell
+        )
         with pd.option_context("display.max_colwidth", None):
-            return super()._repr_html_()
+            return wrappable._repr_html_()
 
     def __repr__(self) -> str:
         return self.to_string()

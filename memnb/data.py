@@ -13,11 +13,14 @@ import torch
 from . import _validate
 
 __all__ = [
+    "LETTERS",
+    "binary_patterns",
     "clustered_tasks",
     "context_pairs",
     "ContextPairs",
     "generator",
     "human_lag_crp",
+    "letter_images",
     "low_rank_pairs",
     "nonlinearity",
     "random_pairs",
@@ -105,6 +108,97 @@ def random_pairs(
         n, value_dim, trials, kind=value_kind, seed=gen, dtype=dtype, device=device
     )
     return keys, values
+
+
+def binary_patterns(
+    n: int,
+    dim: int,
+    trials: int | None = None,
+    *,
+    correlation: float = 0.0,
+    seed: int | torch.Generator = 0,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """``n`` random ±1 patterns of ``dim`` units: ``(n, dim)`` or ``(trials, n, dim)``.
+
+    With ``correlation = 0`` every unit is +1 or -1 with probability 1/2, independently.
+    With ``correlation = c`` in ``[0, 1)`` each trial draws one random prototype and every
+    unit of every pattern agrees with the prototype's unit with probability
+    ``(1 + sqrt(c)) / 2``, so that two patterns' overlap ``xi . eta / dim`` is ``c`` on
+    average (the patterns form one cluster around the prototype).
+    """
+    n = _validate.positive_int("n", n)
+    dim = _validate.positive_int("dim", dim)
+    trials = _validate.optional_trials(trials)
+    correlation = _validate.number("correlation", correlation)
+    if not 0 <= correlation < 1:
+        raise ValueError(f"correlation must lie in [0, 1), got {correlation}")
+    _check_dtype(dtype, device)
+    gen = generator(seed)
+    t = 1 if trials is None else trials
+    x = torch.where(torch.rand(t, n, dim, generator=gen) < 0.5, 1.0, -1.0)
+    if correlation > 0:
+        prototype = torch.where(torch.rand(t, 1, dim, generator=gen) < 0.5, 1.0, -1.0)
+        agree = torch.rand(t, n, dim, generator=gen) < (1 + correlation**0.5) / 2
+        x = torch.where(agree, prototype, -prototype)
+    return _finish(x, trials, dtype, device)
+
+
+# Capital letters made of straight strokes, each stroke a segment (x0, y0, x1, y1) in a unit
+# square with y pointing down.
+_STROKES = {
+    "A": [(0.1, 0.95, 0.5, 0.05), (0.5, 0.05, 0.9, 0.95), (0.27, 0.6, 0.73, 0.6)],
+    "E": [(0.2, 0.05, 0.2, 0.95), (0.2, 0.05, 0.85, 0.05), (0.2, 0.5, 0.7, 0.5),
+          (0.2, 0.95, 0.85, 0.95)],
+    "F": [(0.2, 0.05, 0.2, 0.95), (0.2, 0.05, 0.85, 0.05), (0.2, 0.5, 0.7, 0.5)],
+    "H": [(0.15, 0.05, 0.15, 0.95), (0.85, 0.05, 0.85, 0.95), (0.15, 0.5, 0.85, 0.5)],
+    "I": [(0.5, 0.05, 0.5, 0.95), (0.25, 0.05, 0.75, 0.05), (0.25, 0.95, 0.75, 0.95)],
+    "K": [(0.2, 0.05, 0.2, 0.95), (0.85, 0.05, 0.2, 0.55), (0.4, 0.42, 0.85, 0.95)],
+    "L": [(0.2, 0.05, 0.2, 0.95), (0.2, 0.95, 0.85, 0.95)],
+    "M": [(0.1, 0.95, 0.1, 0.05), (0.1, 0.05, 0.5, 0.6), (0.5, 0.6, 0.9, 0.05),
+          (0.9, 0.05, 0.9, 0.95)],
+    "N": [(0.15, 0.95, 0.15, 0.05), (0.15, 0.05, 0.85, 0.95), (0.85, 0.95, 0.85, 0.05)],
+    "T": [(0.1, 0.05, 0.9, 0.05), (0.5, 0.05, 0.5, 0.95)],
+    "V": [(0.1, 0.05, 0.5, 0.95), (0.5, 0.95, 0.9, 0.05)],
+    "W": [(0.05, 0.05, 0.25, 0.95), (0.25, 0.95, 0.5, 0.4), (0.5, 0.4, 0.75, 0.95),
+          (0.75, 0.95, 0.95, 0.05)],
+    "X": [(0.1, 0.05, 0.9, 0.95), (0.9, 0.05, 0.1, 0.95)],
+    "Y": [(0.1, 0.05, 0.5, 0.5), (0.9, 0.05, 0.5, 0.5), (0.5, 0.5, 0.5, 0.95)],
+    "Z": [(0.1, 0.05, 0.9, 0.05), (0.9, 0.05, 0.1, 0.95), (0.1, 0.95, 0.9, 0.95)],
+}  # fmt: skip
+LETTERS = "".join(_STROKES)  # the letters letter_images can draw
+
+
+def letter_images(letters: str = LETTERS, size: int = 16) -> torch.Tensor:
+    """Capital letters drawn into a ``size x size`` grid: ±1 patterns ``(len, size * size)``.
+
+    Each letter of ``letters`` (from :data:`LETTERS`, capitals made of straight strokes)
+    is drawn by code: a pixel is +1 (ink) when its centre lies within 1.1 pixels of a
+    stroke, -1 otherwise. Rows are the images read row by row (``.view(-1, size, size)``
+    gives them back as images). Letters share many pixels, so their patterns are
+    correlated, unlike random ones.
+    """
+    if not isinstance(letters, str) or not letters:
+        raise TypeError(f"letters must be a non-empty str, got {letters!r}")
+    unknown = sorted(set(letters) - set(LETTERS))
+    if unknown:
+        raise ValueError(f"letters must be drawn from {LETTERS!r}, got {unknown}")
+    size = _validate.positive_int("size", size)
+    if size < 5:
+        raise ValueError(f"size must be at least 5 pixels, got {size}")
+    centres = (torch.arange(size, dtype=torch.float64) + 0.5) / size
+    y, x = torch.meshgrid(centres, centres, indexing="ij")
+    images = []
+    for letter in letters:
+        near = torch.zeros(size, size, dtype=torch.bool)
+        for x0, y0, x1, y1 in _STROKES[letter]:
+            dx, dy = x1 - x0, y1 - y0
+            along = (((x - x0) * dx + (y - y0) * dy) / (dx * dx + dy * dy)).clamp(0, 1)
+            gap = torch.hypot(x - (x0 + along * dx), y - (y0 + along * dy))
+            near |= gap * size <= 1.1
+        images.append(torch.where(near, 1.0, -1.0).flatten())
+    return torch.stack(images).float()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,7 +465,7 @@ def random_tasks(
 
 
 # ---------------------------------------------------------------------------------------------
-# Autoassociative pairs: keys and values projected from one context, k = W_K x, v = W_V f(x)
+# Functional pairs: keys and values projected from one context, k = W_K x, v = W_V f(x)
 
 NONLINEARITIES = ("linear", "tanh", "relu", "square")
 # Mean and standard deviation of f(z) for z standard normal, so that every f gives values of
@@ -485,7 +579,7 @@ def context_pairs(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> ContextPairs:
-    """``n`` autoassociative pairs: one context ``x`` per pair gives ``k = W_K x`` and
+    """``n`` functional pairs: one context ``x`` per pair gives ``k = W_K x`` and
     ``v = W_V f(x)``, as the keys and values of attention come from one token.
 
     Contexts are standard normal of dimension ``context_dim`` (default ``dim``); ``W_K``

@@ -22,6 +22,7 @@ __all__ = [
     "capacity_ranking",
     "chain_curve",
     "chance_line",
+    "completion_panels",
     "dimension_heatmap",
     "dimension_panels",
     "forgetting_trace",
@@ -29,6 +30,7 @@ __all__ = [
     "key_recall_panels",
     "lag_crp_curve",
     "learning_curve",
+    "pattern_images",
     "probe_strip",
     "profile_panels",
     "projection_panels",
@@ -782,7 +784,7 @@ def key_recall_panels(frame: pd.DataFrame, *, title: str | None = None, y: str =
 TRACE_LABELS = {
     "loss": "the memory's own loss (MSE)",
     "value_power": "stored P_V v, mean squared coordinate",
-    "accuracy": "recall accuracy in token space",
+    "accuracy": "token-space recall, nearest of N",
 }
 
 
@@ -790,9 +792,10 @@ def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | 
     """Loss, projected-value power and token-space recall against the number of writes.
 
     ``trace`` is a :func:`memnb.experiments.projection_trace` frame; means with 95 %
-    bands over trials, one line per ``hue`` value. Returns ``(figure, axes)``.
+    bands over trials, one line per ``hue`` value. The recall panel draws the frame's
+    ``chance`` (``1 / N``) as the book's dotted chance line. Returns ``(figure, axes)``.
     """
-    _require(trace, ["step", hue, *TRACE_LABELS], "trace")
+    _require(trace, ["step", hue, "chance", *TRACE_LABELS], "trace")
     fig, axes = subplots(3, width=4.4, height=3.6)
     for ax, y in zip(axes, TRACE_LABELS, strict=True):
         shown = trace[trace[y].notna()]
@@ -807,6 +810,8 @@ def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | 
             ax.set_yscale("log")
         if ax is not axes[0] and ax.get_legend() is not None:
             ax.get_legend().remove()
+        if y == "accuracy":
+            ax.legend(handles=[_chance_curve(ax, trace, "step")], fontsize="small")
     if title:
         fig.suptitle(title)
     return fig, axes
@@ -818,12 +823,13 @@ def dimension_panels(
     """Left: recall against the token dimension (a :func:`memnb.experiments.token_dimensions`
     frame ``sweep``), dotted at ``threshold``. Middle and right: the memory's own loss (log
     scale) and token recall against the number of writes, for a one-design
-    :func:`memnb.experiments.projection_trace` frame ``trace``. 95 % bands over trials.
+    :func:`memnb.experiments.projection_trace` frame ``trace``. 95 % bands over trials;
+    the recall panels draw chance (the frames' ``chance`` column) as a dotted grey line.
 
     Returns ``(figure, axes)``.
     """
     _require(sweep, ["dim", "accuracy", "memory"], "sweep")
-    _require(trace, ["step", "loss", "accuracy"], "trace")
+    _require(trace, ["step", "loss", "accuracy", "chance"], "trace")
     threshold = _validate.number("threshold", threshold)
     fig, axes = subplots(3, width=4.4, height=3.6)
     left, mid, right = axes
@@ -833,6 +839,7 @@ def dimension_panels(
     for ax, y in ((mid, "loss"), (right, "accuracy")):
         sweep_curve(trace, "step", y, hue=None, ax=ax, xlabel="writes of all N pairs")
         ax.set_ylabel(TRACE_LABELS[y])
+    right.legend(fontsize="small")  # the chance line's entry
     mid.set_yscale("log")
     right.set_ylim(-0.02, 1.02)
     if title:
@@ -1170,3 +1177,73 @@ def capacity_ranking(
     if title:
         ax.set_title(title)
     return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Pattern completion
+
+CUE_LINE = dict(color="grey", linestyle="--", linewidth=1.2)  # what returning the cue scores
+
+
+def completion_panels(frame: pd.DataFrame, *, hue: str | None = None, title: str | None = None):
+    """Recall from corrupted cues against the cue noise: ``(figure, axes)``.
+
+    Left, the mean overlap of the read with its pattern; right, the fraction recalled
+    exactly; both with 95 % confidence bands over trials. The dashed grey line on the
+    left is the overlap of the cue itself (what a memory that returns its cue scores).
+    ``frame`` is a :func:`memnb.experiments.completion` frame (``hue``: a column that
+    tells its curves apart, e.g. ``"load"``).
+    """
+    _require(frame, ["noise", "overlap", "exact", "cue_overlap"] + ([hue] if hue else []))
+    fig, axes = subplots(2, width=4.6, height=3.6)
+    kind = frame["kind"].iloc[0] if "kind" in frame.columns else "flip"
+    xlabel = "fraction of units flipped" if kind == "flip" else "fraction of units masked"
+    for ax, y, label in zip(axes, ("overlap", "exact"), ("overlap with the pattern",
+                            "fraction recalled exactly"), strict=True):  # fmt: skip
+        sweep_curve(frame, "noise", y, hue=hue, ax=ax, xlabel=xlabel, ylabel=label)
+        ax.set_ylim(-0.03, 1.03)
+    cue = frame.groupby("noise")["cue_overlap"].mean()
+    (line,) = axes[0].plot(cue.index, cue.to_numpy(), **CUE_LINE, label="the cue itself")
+    if hue is None:
+        axes[0].legend(handles=[line], fontsize="small")
+    else:
+        _legend_with(axes[0], line)
+        axes[1].get_legend().remove()
+    if title:
+        fig.suptitle(title)
+    return fig, axes
+
+
+def pattern_images(
+    columns: Mapping[str, object], size: int = 16, *, height: float = 1.1
+) -> tuple[object, np.ndarray]:
+    """±1 patterns drawn as ``size x size`` images: one column of the grid per entry of
+    ``columns`` (title -> patterns ``(K, size * size)``, every entry the same K), one row
+    per pattern; +1 is dark, -1 light and 0 (a masked unit) mid-grey. ``(figure, axes)``."""
+    if not isinstance(columns, Mapping) or not columns:
+        raise ValueError(
+            f"columns must be a non-empty mapping of title -> patterns, got {columns!r:.60}"
+        )
+    size = _validate.positive_int("size", size)
+    images = {title: np.asarray(patterns, dtype=float) for title, patterns in columns.items()}
+    for title, patterns in images.items():
+        if patterns.ndim != 2 or patterns.shape[-1] != size * size:
+            raise ValueError(
+                f"columns[{title!r}] must have shape (K, {size * size}), got {patterns.shape}"
+            )
+    rows = {patterns.shape[0] for patterns in images.values()}
+    if len(rows) != 1:
+        raise ValueError(
+            f"every entry of columns must hold the same number of patterns, got {sorted(rows)}"
+        )
+    k, n = rows.pop(), len(images)
+    fig, axes = plt.subplots(
+        k, n, figsize=(height * n, height * k), squeeze=False, layout="constrained"
+    )
+    for j, (title, patterns) in enumerate(images.items()):
+        axes[0, j].set_title(title, fontsize="small")
+        for i in range(k):
+            axes[i, j].imshow(patterns[i].reshape(size, size), cmap="Greys", vmin=-1, vmax=1)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+    return fig, axes

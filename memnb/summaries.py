@@ -15,6 +15,7 @@ __all__ = [
     "capacity_at",
     "continual_scores",
     "crp_at",
+    "fill_missing",
     "first_reaching",
     "lag_crp",
     "mean_curve",
@@ -284,3 +285,20 @@ def crp_at(crp: pd.DataFrame, lags: Sequence[int] = (-1, 1)) -> pd.Series:
     lags = _validate.sequence("lags", lags, _validate.number, "lags (numbers)", scalar=False)
     means = crp.groupby("lag")["prob"].mean()
     return means.reindex(lags)
+
+
+def fill_missing(table: pd.DataFrame | pd.Series, text: str) -> pd.DataFrame | pd.Series:
+    """A copy of ``table`` to show to a reader, with ``text`` in every missing cell.
+
+    The summaries mark a level that was never reached with a missing value
+    (:func:`steps_to_fraction`: no elbow within the steps run; :func:`capacity_at`: recall
+    below the threshold already at the smallest N), which pandas prints as ``NaN`` or
+    ``<NA>``. A table for readers says what it means instead, e.g.
+    ``fill_missing(caps.round(1), "under 4")``, or ``""`` with a note under the table.
+    The other cells keep their values; every column becomes an object column.
+    """
+    if not isinstance(table, pd.DataFrame | pd.Series):
+        raise TypeError(f"table must be a pandas DataFrame or Series, got {type(table).__name__}")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    return table.astype(object).where(table.notna(), text)

@@ -14,11 +14,15 @@ from . import _validate
 __all__ = [
     "attention_weight",
     "delta_rule_adaptation",
+    "dense_capacity",
     "gram_eigenvalue_edges",
     "hebbian_adaptation",
     "hebbian_cosine",
     "hebbian_recall",
+    "hopfield_critical_load",
+    "hopfield_overlap",
     "least_squares_cosine",
+    "modern_capacity",
     "stable_lr",
 ]
 
@@ -202,3 +206,96 @@ def attention_weight(
     _numbers("beta", beta, allow_zero=True)
     x = beta * key_sq_norm
     return 1.0 / (1.0 + (n - 1.0) * np.exp(x * x / (2.0 * dim) - x))
+
+
+# ---------------------------------------------------------------------------------------------
+# Hopfield networks: the classical capacity, dense and modern networks
+
+
+def _ags_load(y: float) -> float:
+    """The load at which the retrieval state has ``m = erf(y)`` (Amit, Gutfreund and
+    Sompolinsky's equations at zero temperature, the noise eliminated)."""
+    return 0.5 * (math.erf(y) / y - 2.0 / math.sqrt(math.pi) * math.exp(-y * y)) ** 2
+
+
+def _ags_peak() -> float:
+    """The ``y`` where :func:`_ags_load` is largest (golden-section search on [1, 2])."""
+    low, high = 1.0, 2.0
+    for _ in range(100):
+        a, b = high - (high - low) / 1.618034, low + (high - low) / 1.618034
+        if _ags_load(a) < _ags_load(b):
+            low = a
+        else:
+            high = b
+    return (low + high) / 2
+
+
+def hopfield_critical_load() -> float:
+    """The load P / d beyond which the classical network has no retrieval state, for
+    large d: about 0.138 (Amit, Gutfreund and Sompolinsky 1985), computed here as the
+    largest load their zero-temperature equations allow."""
+    return _ags_load(_ags_peak())
+
+
+def hopfield_overlap(load: object) -> np.ndarray:
+    """The overlap ``m`` of the classical network's retrieval state at ``load`` = P / d.
+
+    Amit, Gutfreund and Sompolinsky's zero-temperature equations for d -> infinity,
+    ``m = erf(y)`` with ``y = m / sqrt(2 load r)`` and ``sqrt(r) = 1 / (1 - C)``,
+    ``C = sqrt(2 / (pi load r)) exp(-y^2)``, reduce to
+    ``load = (erf(y) / y - 2 exp(-y^2) / sqrt(pi))^2 / 2``, solved here for the retrieval
+    branch (the larger y). ``m`` falls from 1 to about 0.967 at the critical load
+    (:func:`hopfield_critical_load`) and the state is gone beyond it: NaN there.
+    """
+    loads = _numbers("load", load)
+    peak = _ags_peak()
+    critical = _ags_load(peak)
+    out = np.full(loads.shape, np.nan)
+    for index, a in np.ndenumerate(loads):
+        if a > critical:
+            continue
+        low, high = peak, 50.0  # the load falls as y grows on this branch
+        for _ in range(200):
+            mid = (low + high) / 2
+            low, high = (mid, high) if _ags_load(mid) > a else (low, mid)
+        out[index] = math.erf((low + high) / 2)
+    return out
+
+
+def dense_capacity(dim: object, n: int) -> np.ndarray:
+    """Krotov and Hopfield's estimate of how many random patterns a dense associative
+    memory of ``dim`` units with ``F(x) = x^n`` holds, every one a fixed point with high
+    probability: ``dim^(n-1) / (2 (2n - 3)!! ln dim)`` (``n = 2``: the classical
+    ``dim / (2 ln dim)``). It grows as ``dim^(n-1)``, up to the logarithm.
+    """
+    d = _numbers("dim", dim)
+    n = _validate.positive_int("n", n)
+    if n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n}")
+    if np.any(d < 2):
+        raise ValueError(f"dim must hold numbers of units >= 2, got {dim!r:.60}")
+    double_factorial = math.prod(range(2 * n - 3, 0, -2))
+    return d ** (n - 1) / (2.0 * double_factorial * np.log(d))
+
+
+def modern_capacity(dim: int, flips: int, miss: float = 0.05) -> float:
+    """How many random ±1 patterns a sharp modern Hopfield network recalls from cues with
+    ``flips`` flipped units, missing a fraction ``miss`` of them.
+
+    The cue scores ``dim - 2 flips`` with its own pattern and ``dim - 2 j`` with another
+    random pattern that disagrees with it in ``j ~ Binomial(dim, 1/2)`` units, so another
+    pattern scores as high with probability ``p = P(j <= flips)``. A read that is sharp
+    enough (large ``beta``) is right when none of the ``P - 1`` others does, with
+    probability ``(1 - p)^(P - 1)``; setting it to ``1 - miss`` gives
+    ``P = 1 + ln(1 - miss) / ln(1 - p)``, about ``2^dim`` times a polynomial in ``dim``:
+    exponential in the dimension.
+    """
+    dim = _validate.positive_int("dim", dim)
+    flips = _validate.positive_int("flips", flips, allow_zero=True)
+    if flips >= dim / 2:
+        raise ValueError(f"flips must be fewer than half the units ({dim / 2}), got {flips}")
+    miss = _validate.number("miss", miss)
+    if not 0 < miss < 1:
+        raise ValueError(f"miss must lie strictly between 0 and 1, got {miss}")
+    p = sum(math.comb(dim, j) for j in range(flips + 1)) / 2.0**dim
+    return 1.0 + math.log1p(-miss) / math.log1p(-p)

@@ -16,6 +16,7 @@ from functools import partial
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from IPython.display import display
 from matplotlib.figure import Figure
@@ -26,6 +27,7 @@ from .experiments import (
     adaptation,
     batch_delta_rule,
     capacity,
+    completion,
     forgetting_trace,
     free_recall,
     key_recall,
@@ -42,6 +44,8 @@ __all__ = [
     "adaptation_figure",
     "capacity_explorer",
     "capacity_figure",
+    "completion_explorer",
+    "completion_figure",
     "dimensions_explorer",
     "dimensions_figure",
     "explorer",
@@ -56,6 +60,10 @@ __all__ = [
 # The memory families the explorers offer, from the book's registry.
 FAMILIES = pick("EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory", "AttentionMemory")
 ADAPTATION_MEMORIES = pick("EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory")
+# The memories that recall a pattern from a corrupted cue, and the one-read baseline.
+NETWORKS = pick(
+    "HopfieldMemory", "DenseAssociativeMemory", "ModernHopfieldMemory", "MatrixAssociativeMemory"
+)
 # The families whose constructor takes a learning rate ``lr``.
 LEARNED = frozenset(
     name for name, factory in FAMILIES.items() if "lr" in inspect.signature(factory).parameters
@@ -405,6 +413,50 @@ def capacity_explorer(
 
 
 # ---------------------------------------------------------------------------------------------
+# Pattern completion
+
+COMPLETION_CONTROLS = {
+    "memory": _Menu("memory", list(NETWORKS)),
+    "load": _Slider("load P/d", 0.02, 0.4, 0.02),
+    "kind": _Menu("cue", ["flip", "mask"]),
+    "dim": _Menu("dim", [50, 100, 200]),
+}
+
+
+def completion_figure(
+    memory: str = "HopfieldMemory",
+    load: float = 0.1,
+    kind: str = "flip",
+    dim: int = 100,
+    trials: int = 16,
+    seed: int = 0,
+) -> Figure:
+    """Recall of ``round(load * dim)`` stored ±1 patterns from cues with a growing
+    fraction of units flipped or masked (``kind``): overlap and exact recall against the
+    cue noise (the explorer's drawing function; 8 cues per trial).
+
+    ``memory`` names a class in :data:`NETWORKS`, at its defaults (the dense memory:
+    ``n = 3``; the modern network: ``beta = 1``, one update).
+    """
+    _validate.one_of("memory", memory, NETWORKS)
+    _validate.one_of("kind", kind, ["flip", "mask"])
+    load = _bounded("load", load, 0.0, 1.0)
+    n = max(1, round(load * _validate.positive_int("dim", dim)))
+    top = 0.5 if kind == "flip" else 0.9
+    noise = [round(x, 2) for x in np.arange(0.0, top + 1e-9, 0.05)]
+    frame = completion(NETWORKS[memory], n, dim, noise, kind, trials=trials, seed=seed, cues=8)
+    title = f"{memory}: {n} patterns in {dim} units (load {n / dim:.2f})"
+    return plots.completion_panels(frame, title=title)[0]
+
+
+def completion_explorer(
+    memory: str = "HopfieldMemory", load: float = 0.1, kind: str = "flip", dim: int = 100
+) -> widgets.VBox:
+    """Explore pattern completion: memory type, load, kind of corruption, dimension."""
+    return _explore(completion_figure, COMPLETION_CONTROLS, locals())
+
+
+# ---------------------------------------------------------------------------------------------
 # Sequences
 
 SEQUENCES_CONTROLS = {
@@ -473,7 +525,7 @@ def keys_figure(
     trials: int = 16,
     seed: int = 0,
 ) -> Figure:
-    """Recall of stored pairs and of unseen contexts against N, for autoassociative pairs
+    """Recall of stored pairs and of unseen contexts against N, for functional pairs
     ``k = W_K x``, ``v = W_V f(x)`` (the explorer's drawing function).
 
     ``memory`` names a class in :data:`FAMILIES` (the delta rule runs at

@@ -251,6 +251,11 @@ def test_tuned_settings_are_stored_with_how_they_were_found():
     found = battery.tune_references("DeltaRuleMemory", protocols="forgetting")
     best = found["DeltaRuleMemory"]["forgetting"].best
     assert best == battery.TUNED["DeltaRuleMemory"]["forgetting"]
+    # Linear attention: DPFP wins the dimension sweep, the identity map wins capacity.
+    name, protocols = "LinearAttentionMemory", ("capacity", "dimensions")
+    found = battery.tune_references(name, protocols=protocols)[name]
+    for protocol, tuned in found.items():
+        assert tuned.best == battery.TUNED[name][protocol], protocol
 
 
 def test_settings_choose_the_factory_of_each_protocol():

@@ -1,60 +1,156 @@
-"""tools/build_book.py: which notebooks start first, and where the executed ones go."""
+"""tools/execute_book.py and tools/nbval_references.py: the order in which chapters run,
+what the book build takes from the cache, and the references nbval compares with."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import nbformat
+import pytest
+import yaml
+from jupyter_cache import get_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-import build_book  # noqa: E402
+import execute_book  # noqa: E402  (tools/ is not a package)
+import nbval_references  # noqa: E402
 import toc  # noqa: E402
 
 
-def _notebook(path: Path, first: bool | None) -> Path:
-    notebook = nbformat.v4.new_notebook()
+def _notebook(path: Path, first: bool | None = None, *cells: str) -> Path:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     if first is not None:
         notebook.metadata["memnb"] = {"execute_first": first}
     nbformat.write(notebook, path)
     return path
 
 
+def _book(folder: Path, chapters: dict[str, tuple[str, ...]]) -> Path:
+    """A book of notebooks (name -> cell sources) with a 20 s cell timeout."""
+    (folder / "chapters").mkdir(parents=True)
+    config = {"execute": {"execute_notebooks": "cache", "timeout": 20}}
+    (folder / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    entries = [{"file": f"chapters/{name}"} for name in chapters]
+    toc_yml = {"format": "jb-book", "root": "chapters/intro", "chapters": entries}
+    (folder / "_toc.yml").write_text(yaml.safe_dump(toc_yml), encoding="utf-8")
+    (folder / "chapters" / "intro.md").write_text("# A book\n", encoding="utf-8")
+    for name, cells in chapters.items():
+        _notebook(folder / "chapters" / f"{name}.ipynb", None, *cells)
+    return folder
+
+
 def test_notebooks_that_ask_start_first_and_the_rest_keep_their_order(tmp_path):
     flags = {"a": None, "b": True, "c": False, "d": None, "e": True}
     paths = [_notebook(tmp_path / f"{name}.ipynb", flag) for name, flag in flags.items()]
-    order = [p.stem for p in build_book.execution_order(paths)]
+    order = [p.stem for p in execute_book.execution_order(paths)]
     assert order == ["b", "e", "a", "c", "d"]
 
 
 def test_the_book_starts_with_its_performance_appendix():
-    order = build_book.execution_order(toc.notebooks(ROOT))
+    order = execute_book.execution_order(toc.notebooks(ROOT))
     assert order[0].stem == "performance"
-    assert sorted(order) == sorted(toc.notebooks(ROOT))
-    assert [p for p in order[1:]] == [p for p in toc.notebooks(ROOT) if p.stem != "performance"]
+    assert order[1:] == [p for p in toc.notebooks(ROOT) if p.stem != "performance"]
 
 
-def test_the_executed_notebooks_go_beside_the_built_book(tmp_path):
-    book = tmp_path / "book"
-    assert build_book.cache_folder(book, ["-W", str(book)]) == book / "_build" / ".jupyter_cache"
-    out = tmp_path / "elsewhere"
-    options = ["-W", "--path-output", str(out), str(book)]
-    assert build_book.cache_folder(book, options) == out / "_build" / ".jupyter_cache"
-    options = [f"--path-output={out}", str(book)]
-    assert build_book.cache_folder(book, options) == out / "_build" / ".jupyter_cache"
+def test_the_cell_timeout_is_the_books(tmp_path):
+    assert execute_book.cell_timeout(ROOT) == 300
+    assert execute_book.cell_timeout(_book(tmp_path, {})) == 20
+
+
+def test_every_chapter_goes_into_a_new_cache_that_the_build_can_match(tmp_path):
+    book = _book(tmp_path, {"one": ("import os\nos.getcwd()",), "two": ("2 + 2",)})
+    (book / execute_book.CACHE).mkdir(parents=True)
+    (book / execute_book.CACHE / "left-over").write_text("from an earlier build")
+    assert execute_book.execute_all(book, jobs=2)
+    cache = get_cache(str(book / execute_book.CACHE))
+    assert not (book / execute_book.CACHE / "left-over").exists()
+    assert len(cache.list_cache_records()) == 2
+    for name, shown in (("one", repr(str(book / "chapters"))), ("two", "4")):
+        # What myst-nb does in `execute_notebooks: cache` mode, with the committed source.
+        source = nbformat.read(book / "chapters" / f"{name}.ipynb", as_version=4)
+        _, executed = cache.merge_match_into_notebook(source)
+        assert executed.cells[0].outputs[0]["data"]["text/plain"] == shown
+    report = json.loads((book / execute_book.REPORT).read_text(encoding="utf-8"))
+    assert sorted(report["chapters"]) == ["chapters/one", "chapters/two"]
+    assert report["jobs"] == 2 and all(s > 0 for s in report["chapters"].values())
+
+
+def test_a_failing_chapter_stops_the_build_and_caches_nothing(tmp_path, capsys):
+    book = _book(tmp_path, {"good": ("1",), "bad": ("assert 1 == 2, 'a claim that fails'",)})
+    assert not execute_book.execute_all(book, jobs=2)
+    err = capsys.readouterr().err
+    assert "chapters/bad.ipynb failed to execute" in err and "a claim that fails" in err
+    assert "good" not in err
+    assert not (book / execute_book.CACHE).exists()
 
 
 def test_kernels_are_stopped_at_once_after_the_last_cell(tmp_path, monkeypatch):
-    """A polite shutdown sometimes cost 2.5-3.5 s (see tools/kernel_polling.py)."""
+    """A polite shutdown sometimes cost 2.5-3.5 s (see execute_book.execute)."""
     seen = {}
 
-    def fake_execution(notebook, **options):
-        seen.update(options)
-        return type("Result", (), {"err": None, "time": 0.5, "exc_string": None})()
+    class Client:
+        def __init__(self, notebook, **options):
+            seen.update(options)
 
-    monkeypatch.setattr(build_book, "single_nb_execution", fake_execution)
-    notebook, seconds, error = build_book.execute(_notebook(tmp_path / "a.ipynb", None), 30)
+        def execute(self):
+            pass
+
+    monkeypatch.setattr(execute_book, "NotebookClient", Client)
+    execute_book.execute(_notebook(tmp_path / "a.ipynb"), 30)
     assert seen["shutdown_kernel"] == "immediate" and seen["timeout"] == 30
-    assert (seconds, error) == (0.5, None)
+    assert seen["kernel_manager_class"].__name__ == "BookKernelManager"
+    assert seen["resources"] == {"metadata": {"path": str(tmp_path)}}
+
+
+def test_the_command_line_names_a_bad_book_or_job_count(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        execute_book.main([str(tmp_path)])
+    assert "has no _toc.yml" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        execute_book.main([str(ROOT), "--jobs", "0"])
+    assert "--jobs must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def _code(source: str, *outputs: dict) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    return cell
+
+
+def test_cells_that_nbval_cannot_compare_are_only_run():
+    view = {"output_type": "execute_result", "execution_count": 1, "metadata": {}}
+    view["data"] = {"application/vnd.jupyter.widget-view+json": {}, "text/plain": "VBox()"}
+    assert nbval_references.only_run(_code("ax.legend();  # a comment"))
+    assert nbval_references.only_run(_code("explorer()", view))
+    assert not nbval_references.only_run(_code("x = 'a;'"))
+    assert not nbval_references.only_run(_code("frame.head()"))
+    assert not nbval_references.only_run(_code(""))
+
+
+def test_references_come_from_the_cache_with_their_tags(tmp_path, capsys):
+    book = _book(tmp_path / "book", {"a": ("1 + 1", "print(2);"), "skip": ("3",)})
+    assert execute_book.execute_all(book, jobs=1)
+    out = tmp_path / "references"
+    assert nbval_references.main([str(book), str(out), "--skip", "skip"]) == 0
+    assert "1 cells to compare, 1 only to run" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["a.ipynb"]
+    cells = nbformat.read(out / "a.ipynb", as_version=4).cells
+    assert cells[0].outputs[0]["data"]["text/plain"] == "2"
+    assert "tags" not in cells[0].metadata
+    assert cells[1].metadata["tags"] == [nbval_references.IGNORE]
+    counts = json.loads((book / "_build" / "reports" / "nbval_references.json").read_text())
+    assert counts == {"compared": 1, "run_only": 1, "chapters_run_only": ["skip"]}
+
+
+def test_references_of_a_chapter_changed_since_the_build_are_refused(tmp_path):
+    book = _book(tmp_path / "book", {"a": ("1 + 1",)})
+    assert execute_book.execute_all(book, jobs=1)
+    _notebook(book / "chapters" / "a.ipynb", None, "1 + 2")
+    with pytest.raises(SystemExit, match="chapters/a.ipynb is not in .* as it is now"):
+        nbval_references.write_references(book, tmp_path / "references", [])
+    with pytest.raises(SystemExit):
+        nbval_references.main([str(book), str(tmp_path / "references"), "--skip", "nope"])

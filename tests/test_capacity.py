@@ -633,3 +633,47 @@ def test_capacity_figure_and_explorer(monkeypatch):
     outputs = [w for w in box.children if isinstance(w, ipywidgets.Output)]
     figures = [obj for obj in shown if isinstance(obj, Figure)] + list(outputs[0].outputs)
     assert len(figures) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# key_updates: new values for the same keys
+
+
+class _Silent(MatrixAssociativeMemory):
+    """A memory whose every read is zero."""
+
+    def forward(self, queries):
+        return torch.zeros_like(super().forward(queries))
+
+
+def test_key_updates_delta_write_keeps_the_latest_value_and_a_sum_keeps_all():
+    from memnb import DeltaNetMemory
+    from memnb.experiments import key_updates
+
+    # 4 unit keys in 256 dimensions, nearly orthogonal: DeltaNet at beta = 1 replaces each
+    # value, and the Hebbian read of a key is nearly the sum of the values it was given
+    run = dict(rounds=(1, 3), n_keys=4, trials=5, dim=256, kind="unit")
+    net = key_updates(DeltaNetMemory, **run)
+    hebbian = key_updates(MatrixAssociativeMemory, **run)
+    assert list(net.columns[:7]) == [
+        "trial", "rounds", "accuracy", "outdated", "cosine", "diverged", "chance"
+    ]  # fmt: skip
+    assert (net["chance"] == 1 / (4 * net["rounds"])).all()
+    assert (net["accuracy"] + net["outdated"] <= 1).all()
+    first, third = (hebbian[hebbian["rounds"] == r] for r in (1, 3))
+    np.testing.assert_allclose(first["accuracy"], 1.0)
+    assert net[net["rounds"] == 3]["cosine"].min() > 0.95
+    assert third["cosine"].max() < 0.7  # three unit values summed: cosine about 1/sqrt(3)
+    assert third["outdated"].mean() > 0.4  # ... and often nearest to an older one
+    assert net["outdated"].max() == 0 and net["accuracy"].min() == 1
+
+
+def test_key_updates_writes_each_round_steps_times_and_a_zero_read_is_a_miss():
+    from memnb.experiments import key_updates
+
+    once = key_updates(MatrixAssociativeMemory, rounds=(2,), n_keys=3, trials=2, dim=8)
+    five = key_updates(MatrixAssociativeMemory, rounds=(2,), n_keys=3, trials=2, dim=8, steps=5)
+    np.testing.assert_allclose(five["cosine"], once["cosine"], rtol=1e-5)  # a Hebbian sum scales
+    assert (five["steps"] == 5).all() and (once["steps"] == 1).all()
+    silent = key_updates(_Silent, rounds=(1, 2), n_keys=3, trials=2, dim=8)
+    assert (silent["accuracy"] == 0).all() and (silent["outdated"] == 0).all()

@@ -100,3 +100,12 @@ def test_the_table_shows_long_claims_in_full():
     claims.check(sentence, True)
     assert sentence in claims.table()._repr_html_()
     assert sentence in repr(claims.table())
+
+
+def test_long_glued_names_may_wrap_at_their_underscores_in_html():
+    claims = Claims(publish=lambda name, value: None)
+    claims.check("a claim", True, steps_clustered_MatrixAssociativeMemory_100=0.5)
+    html = claims.table()._repr_html_()
+    assert "steps_\u200bclustered_\u200bMatrixAssociativeMemory_\u200b100 = 0.5" in html
+    assert "steps_clustered_MatrixAssociativeMemory_100 = 0.5" in repr(claims.table())
+    assert claims.table()["measured"].iloc[0].count("\u200b") == 0  # the values are unchanged

@@ -297,3 +297,22 @@ def test_forgetting_figures_draw_chance_dotted_grey():
     ax = plots.forgetting_trace(trace)
     (line,) = _chance_lines(ax)
     assert line.get_linestyle() == ":" and "nearest" in ax.get_ylabel()
+
+
+def test_dimension_figures_draw_chance_on_every_recall_panel():
+    from memnb import plots
+    from memnb.experiments import projection_trace, token_dimensions
+
+    trace = projection_trace(16, 4, steps=(0, 1, 3), n_items=5, trials=2)
+    assert (trace["chance"] == 1 / 5).all()
+    _, axes = plots.projection_panels(trace)
+    assert [len(_chance_lines(ax)) for ax in axes] == [0, 0, 1]
+    (line,) = _chance_lines(axes[2])
+    np.testing.assert_allclose(line.get_ydata(), [1 / 5] * 3)
+    assert "nearest of N" in axes[2].get_ylabel()
+    assert "chance" in [t.get_text() for t in axes[2].get_legend().get_texts()]
+    sweep = token_dimensions(MatrixAssociativeMemory, dims=(8, 16), n_items=5, trials=2)
+    one = projection_trace(16, 4, ["frozen"], steps=(0, 1), n_items=5, trials=2)
+    _, axes = plots.dimension_panels(sweep, one)
+    assert [len(_chance_lines(ax)) for ax in axes] == [1, 0, 1]
+    assert [t.get_text() for t in axes[2].get_legend().get_texts()] == ["chance"]

@@ -17,7 +17,14 @@ import pandas as pd
 import pytest
 import torch
 
-from memnb import DeltaRuleMemory, EpisodicMemory, MatrixAssociativeMemory, battery, experiments
+from memnb import (
+    DeltaRuleMemory,
+    EpisodicMemory,
+    HopfieldMemory,
+    MatrixAssociativeMemory,
+    battery,
+    experiments,
+)
 
 SLOTS = partial(EpisodicMemory, memory_size=4)  # random initial slots: the memory seed matters
 SMALL_PROFILE = {
@@ -50,6 +57,12 @@ RUNS: list[tuple[Callable, dict, str, Callable | None]] = [
         experiments.attention_weights,
         dict(n_items=(2, 4), betas=(1.0,), dim=4, trials=3),
         "weight",
+        None,
+    ),
+    (
+        experiments.key_updates,
+        dict(factory=SLOTS, rounds=(1, 2), n_keys=3, trials=3, dim=4),
+        "cosine",
         None,
     ),
     (
@@ -138,6 +151,18 @@ RUNS: list[tuple[Callable, dict, str, Callable | None]] = [
         None,
     ),
     (experiments.probe, dict(factory=SLOTS, trials=2, dim=4, steps=1), "cosine", None),
+    (  # the patterns, the corrupted units and the update orders all follow the seed
+        experiments.completion,
+        dict(factory=HopfieldMemory, n_patterns=(6, 12), dim=40, noise=0.2, trials=3),
+        "overlap",
+        None,
+    ),
+    (
+        experiments.attractors,
+        dict(factory=HopfieldMemory, n_patterns=(3, 8), dim=40, cues=6, trials=3),
+        "at_pattern",
+        None,
+    ),
     (
         experiments.chain_recall,
         dict(factory=DeltaRuleMemory, length=3, trials=2, dim=4, steps=1),

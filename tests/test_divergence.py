@@ -47,6 +47,7 @@ TWO_TASKS = dict(steps=2, n_train=4, n_test=4, **SMALL)
 RUNS = {
     "adaptation": lambda f: experiments.adaptation(f, steps=2, **SMALL),
     "capacity": lambda f: experiments.capacity(f, n_items=(2, 4), steps=1, **SMALL),
+    "key_updates": lambda f: experiments.key_updates(f, rounds=(1, 2), n_keys=3, **SMALL),
     "token_dimensions": lambda f: experiments.token_dimensions(
         f, dims=(4, 8), n_items=4, steps=1, trials=TRIALS
     ),
@@ -58,6 +59,8 @@ RUNS = {
     "probe": lambda f: experiments.probe(f, steps=1, **SMALL),
     "chain_recall": lambda f: experiments.chain_recall(f, length=4, steps=1, **SMALL),
     "free_recall": lambda f: experiments.free_recall(f, length=5, steps=1, **SMALL),
+    "completion": lambda f: experiments.completion(f, n_patterns=(2, 4), noise=0.25, **SMALL),
+    "attractors": lambda f: experiments.attractors(f, n_patterns=(2, 4), cues=4, **SMALL),
 }
 
 

@@ -1,4 +1,4 @@
-"""Keys: the autoassociative pair generators, the key-recall experiment and its widget."""
+"""Keys: the generators of functional pairs, the key-recall experiment and its widget."""
 
 from __future__ import annotations
 

@@ -24,6 +24,8 @@ BOOK_ORDER = [
 ]
 # Constructor arguments before ``trials`` where a memory needs more than its dimension.
 ARGS = {"ProjectingEpisodicMemory": (16, 8)}
+# Memories that store each pattern as its own value: written with values equal to keys.
+AUTOASSOCIATIVE = {"HopfieldMemory", "DenseAssociativeMemory"}
 
 
 def test_the_book_memories_come_first_in_the_agreed_order():
@@ -72,10 +74,14 @@ def test_every_entry_builds_with_trials_and_reads_what_it_wrote(name):
     generator = torch.Generator().manual_seed(0)
     keys = torch.randn(trials, n, dim, generator=generator)
     values = torch.randn(trials, n, dim, generator=generator)
+    queries = keys
+    if name in AUTOASSOCIATIVE:  # ±1 patterns, read from cues with three units flipped
+        keys = values = torch.sign(keys)
+        queries = torch.cat([-keys[..., :3], keys[..., 3:]], dim=-1)
     memory = MEMORIES[name](*ARGS.get(name, (dim,)), trials=trials)
-    before = memory(keys)
+    before = memory(queries)
     memory.update(keys, values)
-    after = memory(keys)
+    after = memory(queries)
     assert after.shape == (trials, n, dim)
     assert torch.isfinite(after).all()
     # the write reached every one of the memories it holds

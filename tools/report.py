@@ -1,12 +1,12 @@
-"""Print what the checks of ``make test`` measured, from the reports in ``_build/reports/``.
+"""Print what the book build and the checks of ``make test`` measured (``_build/reports/``).
 
-``python tools/report.py build SECONDS`` records the whole-book time of the build that
-just finished and prints the execution time of every chapter (written by the Sphinx
-extension ``tools/execution_report.py``). ``python tools/report.py summary`` prints the
-one summary that ends ``make test``: chapters executed, figures checked, pages opened,
-links checked, the whole-book time and the slowest chapter. A report that a step should
-have written and did not is an error, so the summary never shows a number that was not
-measured; a step that was skipped (no Chromium here) says so in its own report.
+``python tools/report.py build SECONDS`` records the whole-book time of the build that just
+finished and prints every chapter's execution time (``tools/execute_book.py`` wrote them).
+``python tools/report.py summary`` prints the summary that ends ``make test``: the
+chapters executed and validated by nbval, the pages, figures and links checked in
+Chromium, the JupyterLab and fresh-clone runs, the whole-book time and the slowest
+chapter. A report that a step should have written and did not is an error, so the summary
+never shows a number that was not measured; a step that was skipped says so in its report.
 """
 
 from __future__ import annotations
@@ -14,88 +14,66 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPORTS = Path(__file__).resolve().parent.parent / "_build" / "reports"
 
 
 def load(name: str) -> dict:
-    path = REPORTS / f"{name}.json"
+    path = REPORTS / name
     if not path.is_file():
         raise SystemExit(f"error: {path} is missing: the step that writes it did not run")
+    if path.suffix == ".xml":  # pytest's JUnit XML: one <testsuite> per run
+        return ET.parse(path).getroot().find("testsuite").attrib
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def chapter_table(chapters: dict[str, dict], again: dict[str, dict] | None = None) -> str:
-    """A Markdown table of execution seconds per chapter, slowest first."""
-    head = "| chapter | executed in the build (s) |"
-    rule = "|---|---:|"
-    if again is not None:
-        head += " executed again (s) |"
-        rule += "---:|"
-    rows = [head, rule]
-    for name, run in sorted(chapters.items(), key=lambda item: -(item[1]["seconds"] or 0)):
-        row = f"| {name} | {run['seconds']:.1f} |"
-        if again is not None:
-            other = again.get(name)
-            row += f" {other['seconds']:.1f} |" if other else " not repeated |"
-        rows.append(row)
-    return "\n".join(rows)
-
-
-def build(seconds: float, jobs: int) -> None:
-    execution = load("execution")
+def build(seconds: float) -> None:
+    execution = load("execution.json")
     chapters = execution["chapters"]
-    if not chapters:
-        raise SystemExit("error: the build executed no chapter")
-    failed = [name for name, run in chapters.items() if not run["succeeded"]]
-    if failed:
-        raise SystemExit(f"error: these chapters failed to execute: {', '.join(failed)}")
-    record = {"seconds": seconds, "jobs": jobs, "chapters": len(chapters)}
-    (REPORTS / "build.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    total = sum(run["seconds"] for run in chapters.values())
-    print()
-    print(chapter_table(chapters))
-    print()
+    (REPORTS / "build.json").write_text(json.dumps({"seconds": seconds}) + "\n", encoding="utf-8")
+    print("\n| chapter | executed in (s) |\n|---|---:|")
+    for name, took in sorted(chapters.items(), key=lambda item: -item[1]):
+        print(f"| {name} | {took:.1f} |")
     print(
-        f"{len(chapters)} chapters, {total:.1f} s of execution in all, run "
-        f"{jobs} at a time; whole book executed and built in {seconds:.0f} s"
+        f"\n{len(chapters)} chapters, {sum(chapters.values()):.1f} s of execution in all, run "
+        f"{execution['jobs']} at a time; whole book executed and built in {seconds:.0f} s"
     )
-
-
-def skipped_line(report: dict, what: str) -> str:
-    """The summary line of a step that was skipped, or "" when it ran."""
-    return f"- {what} SKIPPED: {report['skipped']}" if report.get("skipped") else ""
 
 
 def summary() -> None:
-    built, execution = load("build"), load("execution")
-    repeat, browser, lab, fresh = load("repeat"), load("browser"), load("lab"), load("fresh")
-    chapters = execution["chapters"]
-    slowest = max(chapters, key=lambda name: chapters[name]["seconds"])
+    built, chapters = load("build.json"), load("execution.json")["chapters"]
+    nbval, references = load("nbval.xml"), load("nbval_references.json")
+    browser, lab, fresh = load("browser.json"), load("lab.json"), load("fresh.json")
+    slowest = max(chapters, key=chapters.get)
+    failed = int(nbval["failures"]) + int(nbval["errors"])
     lines = [
         "",
         "Summary of make test",
-        chapter_table(chapters, repeat["chapters"]),
-        "",
-        f"- chapters executed: {len(chapters)} in the book build, "
-        f"{len(repeat['chapters'])} again with identical glued values",
-        f"- whole book executed and built in {built['seconds']:.0f} s "
-        f"({built['jobs']} chapters at a time)",
-        f"- slowest chapter: {slowest} ({chapters[slowest]['seconds']:.1f} s)",
+        f"- chapters executed: {len(chapters)} in the book build, and again by nbval: "
+        f"{nbval['tests']} cells run in {float(nbval['time']):.0f} s, {failed} failed; "
+        f"{references['compared']} cells compared with the book's (not compared: "
+        f"{references['run_only']} cells that end with ';' or show a widget, and "
+        f"{', '.join(references['chapters_run_only'])})",
+        f"- whole book executed and built in {built['seconds']:.0f} s; slowest chapter: "
+        f"{slowest} ({chapters[slowest]:.1f} s)",
     ]
-    lines.append(
-        skipped_line(browser, "browser checks")
-        or f"- in Chromium: {browser['pages']} pages opened, {browser['figures']} figures "
-        f"checked, {browser['links']} internal links checked, {browser['widgets']} widget "
-        f"areas checked, {browser['screenshots']} screenshots"
-    )
-    lines.append(
-        skipped_line(lab, "JupyterLab checks")
-        or f"- in JupyterLab: {len(lab['chapters'])} chapters run "
-        f"({', '.join(lab['chapters'])}), {lab['slider_changes']} slider moves redrew "
-        "their figure"
-    )
+    if browser.get("skipped"):
+        lines.append(f"- browser checks SKIPPED: {browser['skipped']}")
+    else:
+        lines.append(
+            f"- in Chromium: {browser['pages']} pages opened, {browser['figures']} figures, "
+            f"{browser['links']} internal links and {browser['widgets']} widget areas "
+            f"checked, {browser['screenshots']} screenshots"
+        )
+    if lab.get("skipped"):
+        lines.append(f"- JupyterLab checks SKIPPED: {lab['skipped']}")
+    else:
+        lines.append(
+            f"- in JupyterLab: {len(lab['chapters'])} chapters run ({', '.join(lab['chapters'])})"
+            f", {lab['slider_changes']} slider moves redrew their figure"
+        )
     lines.append(
         f"- fresh clone: `make book` built {fresh['pages']} pages in {fresh['seconds']:.0f} s"
     )
@@ -107,15 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     timed = sub.add_parser("build", help="record and print the times of the book build")
     timed.add_argument("seconds", type=float, help="wall time of the whole build")
-    timed.add_argument("--jobs", type=int, required=True, help="chapters executed at once")
     sub.add_parser("summary", help="print the summary of make test")
     args = parser.parse_args(argv)
+    if args.command == "build" and args.seconds < 0:
+        parser.error(f"seconds must be >= 0, got {args.seconds}")
     if args.command == "build":
-        if args.seconds < 0:
-            parser.error(f"seconds must be >= 0, got {args.seconds}")
-        if args.jobs < 1:
-            parser.error(f"--jobs must be a positive integer, got {args.jobs}")
-        build(args.seconds, args.jobs)
+        build(args.seconds)
     else:
         summary()
     return 0

@@ -2,7 +2,8 @@
 
 from ._build import build_memory
 from .adaptation import adaptation
-from .capacity import attention_weights, capacity
+from .capacity import attention_weights, capacity, key_updates
+from .completion import attractors, completion
 from .dimensions import (
     batch_delta_rule,
     bottleneck_recall,
@@ -19,17 +20,20 @@ from .sweep import sweep
 __all__ = [
     "adaptation",
     "attention_weights",
+    "attractors",
     "batch_delta_rule",
     "bottleneck_recall",
     "build_memory",
     "capacity",
     "chain_recall",
+    "completion",
     "context_vectors",
     "forgetting",
     "forgetting_trace",
     "free_recall",
     "internal_dimensions",
     "key_recall",
+    "key_updates",
     "probe",
     "projection_trace",
     "reduced_rank_recall",

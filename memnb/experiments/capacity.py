@@ -9,7 +9,7 @@ from functools import partial
 import pandas as pd
 import torch
 
-from .. import _validate, data
+from .. import _validate, data, metrics
 from ..memories import AttentionMemory, BatchedMemory
 from ._build import Factory, build_memory, child_seeds, label_of, place_like
 from ._protocol import (
@@ -22,6 +22,7 @@ from ._protocol import (
     read_all,
     score,
     sizes,
+    write,
     written,
 )
 from ._protocol import cosine_threshold as _threshold
@@ -166,3 +167,90 @@ def attention_weights(
                 )
             )
     return pd.concat(rows, ignore_index=True).assign(dim=dim, seed=seed)
+
+
+def key_updates(
+    factory: Factory,
+    rounds: Iterable[int] = (1, 2, 4, 8),
+    n_keys: int = 16,
+    trials: int = 16,
+    dim: int = 64,
+    seed: int = 0,
+    *,
+    steps: int = 1,
+    kind: str = "gaussian",
+    label: str | None = None,
+) -> pd.DataFrame:
+    """Give the same keys new values, round after round, and recall the latest value.
+
+    Each trial draws ``n_keys`` keys and, for every round up to ``max(rounds)``, a new
+    value for every key (``kind`` as in :func:`memnb.data.random_pairs`). A fresh memory
+    receives ``update(keys, values_r)`` ``steps`` times per round, round after round (a
+    memory that learns by gradient steps needs several writes to store a round). After each count of
+    rounds ``r`` in ``rounds`` every key is read; the candidates are all the ``r *
+    n_keys`` values written so far, the latest and the outdated ones. A key is recalled
+    when its read is nearest by cosine to its latest value; ``outdated`` counts the keys
+    whose read is nearest to one of their own earlier values. This is the setting in
+    which Schlag, Irie and Schmidhuber (2021) contrast the delta rule, which replaces a
+    key's value, with the sum update of linear attention, which adds to it.
+
+    Returns a tidy frame, one row per trial and count of rounds, with columns ``trial,
+    rounds, accuracy`` (fraction of keys recalled), ``outdated``, ``cosine`` (mean cosine
+    of the read with the latest value), ``diverged`` (some read was NaN or inf),
+    ``chance`` (``1 / (r * n_keys)``) and ``memory, n_keys, dim, steps, seed``. A read that is
+    zero or not finite is a miss.
+    """
+    rounds = counts("rounds", rounds)
+    n_keys = _validate.positive_int("n_keys", n_keys)
+    trials = _validate.positive_int("trials", trials)
+    dim = _validate.positive_int("dim", dim)
+    steps = _validate.positive_int("steps", steps)
+    data_seed, memory_seed, value_seed = child_seeds(seed, 3)
+    keys, first = data.random_pairs(n_keys, dim, trials, seed=data_seed, kind=kind)
+    more = max(rounds) - 1  # the values of the rounds after the first
+    _, later = data.random_pairs(max(more, 1) * n_keys, dim, trials, seed=value_seed, kind=kind)
+    values = torch.cat([first, later[:, : more * n_keys]], dim=1)  # (T, R * n_keys, d)
+    memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
+    keys, values, _ = place_like(memory, keys, values, keys)
+    rows, done = [], 0
+    for r in rounds:
+        for j in range(done, r):
+            write(memory, keys, values[:, j * n_keys : (j + 1) * n_keys], steps)
+        done = r
+        with torch.no_grad():
+            retrieved = read_all(memory, keys, (trials, n_keys, values.shape[-1]))
+        rows.append(_latest_recall(retrieved, values[:, : r * n_keys], n_keys).assign(rounds=r))
+    frame = pd.concat(rows, ignore_index=True)
+    frame = frame.assign(
+        memory=label_of(factory, label), n_keys=n_keys, dim=dim, steps=steps, seed=seed
+    )
+    first_columns = ["trial", "rounds", "accuracy", "outdated", "cosine", "diverged", "chance"]
+    return frame[[*first_columns, *frame.columns.drop(first_columns)]]
+
+
+def _latest_recall(retrieved: torch.Tensor, written: torch.Tensor, n_keys: int) -> pd.DataFrame:
+    """Score reads ``(T, n, d)`` against every value written ``(T, r * n, d)``, round by
+    round: recall of the latest value, share of reads nearest an outdated own value, mean
+    cosine with the latest value, and divergence, per trial."""
+    r = written.shape[1] // n_keys
+    finite = torch.isfinite(retrieved).all(dim=-1, keepdim=True)
+    reads = torch.where(finite, retrieved, 0.0).double()
+    candidates = written.double()
+    answered = reads.abs().amax(dim=-1) > 0  # a zero (or non-finite) read is a miss
+    similarity = metrics.cosine(reads.unsqueeze(2), candidates.unsqueeze(1))  # (T, n, r n)
+    nearest = similarity.argmax(dim=-1)  # (T, n)
+    own = torch.arange(n_keys, device=nearest.device)
+    latest = (r - 1) * n_keys + own
+    hit = (nearest == latest) & answered
+    earlier = (nearest % n_keys == own) & (nearest < latest) & answered
+    cosine = metrics.cosine(reads, candidates[:, -n_keys:])
+    return pd.DataFrame(
+        {
+            "trial": range(retrieved.shape[0]),
+            "accuracy": hit.double().mean(dim=1).cpu().numpy(),
+            "outdated": earlier.double().mean(dim=1).cpu().numpy(),
+            "cosine": cosine.mean(dim=1).cpu().numpy(),
+            "diverged": (~finite).any(dim=(1, 2)).cpu().numpy(),
+            "chance": 1 / (r * n_keys),
+        }
+    )

@@ -126,7 +126,8 @@ def projection_trace(
     token-space ``accuracy`` (nearest stored value; a read that is not finite is a miss)
     and ``cosine`` of the reads. Returns a tidy frame with columns ``design, trial, step,
     loss, value_power, accuracy, cosine, diverged`` (a read or loss of that design and
-    trial was NaN or inf at some count) and ``token_dim, memory_dim``.
+    trial was NaN or inf at some count), ``chance`` (``1 / n_items``, the accuracy of a
+    read that picks a stored value at random) and ``token_dim, memory_dim``.
     """
     token_dim = _validate.positive_int("token_dim", token_dim)
     memory_dim = _validate.positive_int("memory_dim", memory_dim)
@@ -143,7 +144,9 @@ def projection_trace(
         )
         for count in written(memory, keys, values, steps):
             rows.append(_trace_row(memory, keys, values).assign(design=design, step=count))
-    frame = pd.concat(rows, ignore_index=True).assign(token_dim=token_dim, memory_dim=memory_dim)
+    frame = pd.concat(rows, ignore_index=True).assign(
+        chance=1 / n_items, token_dim=token_dim, memory_dim=memory_dim
+    )
     frame["diverged"] = frame.groupby(["design", "trial"])["diverged"].transform("any")
     first = ["design", "trial", "step"]
     return frame[first + [c for c in frame.columns if c not in first]]

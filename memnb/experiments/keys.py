@@ -46,7 +46,7 @@ def key_recall(
     """The capacity protocol, scored on the stored pairs and on ``n_unseen`` new ones.
 
     ``pairs="hetero"``: keys and values are independent random vectors
-    (:func:`memnb.data.random_pairs`); ``pairs="auto"``: both come from one context
+    (:func:`memnb.data.random_pairs`); ``pairs="auto"``: functional pairs, both from one context
     each, ``k = W_K x`` and ``v = W_V f(x)`` (:func:`memnb.data.context_pairs`, with
     ``context_dim``, ``key_rank`` and ``nonlinearity`` passed on; these must keep their
     defaults for hetero pairs).
@@ -68,7 +68,7 @@ def key_recall(
     ``k + e`` with a Gaussian ``e`` scaled to ``|e| = cue_noise |k|`` (directions from
     their own seed, shared by every N, count and level), and the read is scored against
     the stored values as before. The unseen contexts are read from their own keys at
-    every level: they are already cues the memory never saw, and for autoassociative
+    every level: they are already cues the memory never saw, and for functional
     pairs noise would change which value is right (``k + e`` is the key of another
     context). Their rows (read once) repeat for each level, so that the rows of one
     level form a whole frame. ``cue_noise=0`` reads the stored keys themselves, and
@@ -99,7 +99,7 @@ def key_recall(
     threshold = _threshold(cosine_threshold)
     if pairs == "hetero" and (context_dim, key_rank, nonlinearity) != (None, None, "linear"):
         raise ValueError(
-            "context_dim, key_rank and nonlinearity shape autoassociative pairs only; for "
+            "context_dim, key_rank and nonlinearity shape functional pairs only; for "
             f"pairs='hetero' leave them at None, None, 'linear', got {context_dim!r}, "
             f"{key_rank!r}, {nonlinearity!r}"
         )

@@ -6,9 +6,11 @@
 from .attention import AttentionMemory
 from .base import BatchedMemory, Memory
 from .deltanet import DeltaNetMemory, GatedDeltaNetMemory
+from .hopfield import DenseAssociativeMemory, HopfieldMemory
 from .linear_attention import LinearAttentionMemory
 from .looped import LoopedMemory
 from .matrix import DeltaRuleMemory, MatrixAssociativeMemory
+from .modern import ModernHopfieldMemory
 from .neural import NeuralMemory
 from .projecting import ProjectingEpisodicMemory
 from .registry import MEMORIES, pick
@@ -21,13 +23,16 @@ __all__ = [
     "BatchedMemory",
     "DeltaNetMemory",
     "DeltaRuleMemory",
+    "DenseAssociativeMemory",
     "EpisodicMemory",
     "GatedDeltaNetMemory",
+    "HopfieldMemory",
     "LinearAttentionMemory",
     "LoopedMemory",
     "MEMORIES",
     "MatrixAssociativeMemory",
     "Memory",
+    "ModernHopfieldMemory",
     "NeuralMemory",
     "ProjectingEpisodicMemory",
     "SlidingWindowMemory",

@@ -12,8 +12,10 @@ from types import MappingProxyType
 
 from .attention import AttentionMemory
 from .deltanet import DeltaNetMemory, GatedDeltaNetMemory
+from .hopfield import DenseAssociativeMemory, HopfieldMemory
 from .linear_attention import LinearAttentionMemory
 from .matrix import DeltaRuleMemory, MatrixAssociativeMemory
+from .modern import ModernHopfieldMemory
 from .neural import NeuralMemory
 from .projecting import ProjectingEpisodicMemory
 from .sliding import SlidingWindowMemory
@@ -33,6 +35,9 @@ MEMORIES: Mapping[str, Callable[..., object]] = MappingProxyType(
         "GatedDeltaNetMemory": GatedDeltaNetMemory,
         "LinearAttentionMemory": LinearAttentionMemory,
         "SlidingWindowMemory": SlidingWindowMemory,
+        "HopfieldMemory": HopfieldMemory,
+        "DenseAssociativeMemory": DenseAssociativeMemory,
+        "ModernHopfieldMemory": ModernHopfieldMemory,
     }
 )
 

@@ -4,7 +4,8 @@ They look at what a reader gets: every page of the table of contents is there,
 no page shows an error, glued numbers were filled in, and widgets and equations
 can be shown without a network: their JavaScript (the widget manager, MathJax)
 comes from the book itself, and the widget state stored in the page already holds
-the default figure. $MEMNB_BOOK_HTML checks another built book instead.
+the default figure. $MEMNB_BOOK_HTML checks another built book instead. They also check
+that the build took every chapter from the cache that tools/execute_book.py had filled.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from jupyter_cache import get_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import toc  # noqa: E402  (tools/ is not a package)
 
 HTML = Path(os.environ.get("MEMNB_BOOK_HTML", ROOT / "_build" / "html")).resolve()
+BUILD = HTML.parent
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_JS = ("require.js", "embed-amd.js")
+OFFLINE_JS = "offline_widgets.js"  # tools/offline_widgets.js, between the two
 CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "cdnjs.com")
 ADAPTATION = "chapters/adaptation"
 MATHJAX = "_static/mathjax/es5/tex-mml-chtml.js"
@@ -67,6 +71,7 @@ class Scripts(HTMLParser):
 
 
 TOC = toc.docnames(ROOT)
+CHAPTERS = [p.relative_to(ROOT).with_suffix("").as_posix() for p in toc.notebooks(ROOT)]
 
 
 def page_path(docname: str) -> Path:
@@ -155,6 +160,17 @@ def test_widget_javascript_is_local(docname):
         assert target.parent == HTML / "_static" / "widgets", target
 
 
+def test_widget_pages_point_the_widget_modules_at_the_book():
+    pages = [d for d in TOC if widget_state(read_page(d)) is not None]
+    assert ADAPTATION in pages, f"the adaptation chapter has no widget state; widgets: {pages}"
+    for docname in pages:
+        sources = [urlsplit(a.get("src", "")).path for a, _ in scripts_of(read_page(docname))]
+        names = [posixpath.basename(src) for src in sources]
+        names = [name for name in names if name in (*WIDGET_JS, OFFLINE_JS)]
+        assert names == [WIDGET_JS[0], OFFLINE_JS, WIDGET_JS[1]], f"{docname} loads {names}"
+    assert (HTML / "_static" / "widgets" / OFFLINE_JS).is_file()
+
+
 @pytest.mark.parametrize("docname", TOC)
 def test_scripts_are_local_and_not_repeated(docname):
     scripts = scripts_of(read_page(docname))
@@ -219,3 +235,21 @@ def test_adaptation_widget_state_holds_the_default_figure():
     )
     for png in pngs:
         assert base64.b64decode(png).startswith(PNG_MAGIC)
+
+
+def test_the_build_took_every_chapter_from_the_cache():
+    # tools/execute_book.py caches one record per chapter; a chapter that myst-nb did not
+    # find there would have been executed again by the build and cached a second time.
+    records = get_cache(str(BUILD / ".jupyter_cache")).list_cache_records()
+    cached = sorted(
+        Path(record.uri).relative_to(ROOT).with_suffix("").as_posix() for record in records
+    )
+    assert cached == sorted(CHAPTERS)
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_every_chapter_glues_its_numbers(docname):
+    # The numbers in a chapter's prose are glued; a chapter that glued none states none.
+    path = BUILD / "jupyter_execute" / f"{docname}.glue.json"
+    assert path.is_file(), f"{docname}: the build wrote no glued values ({path} is missing)"
+    assert json.loads(path.read_text(encoding="utf-8")), f"{docname} glues nothing"

@@ -14,10 +14,10 @@ ROOT = HERE.parent.parent
 if str(ROOT / "tools") not in sys.path:
     sys.path.insert(0, str(ROOT / "tools"))
 
-import book_browser  # noqa: E402  (tools/ is not a package)
-import toc  # noqa: E402
+import page_checks  # noqa: E402  (tests/browser/ is not a package)
+import toc  # noqa: E402  (tools/ is not a package)
 
-__all__ = ["book_browser"]
+__all__ = ["page_checks"]
 
 
 def html_dir() -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import HERE, book_browser, warn_loudly, write_report
+from browser_support import HERE, page_checks, warn_loudly, write_report
 
 CHROMIUM_HINT = (
     "Debian's chromium is not installed and could not be installed "
@@ -38,7 +38,7 @@ REPORTS = {"test_book_pages": "browser.json", "test_lab": "lab.json"}
 
 @pytest.fixture(scope="module")
 def chromium(request: pytest.FixtureRequest) -> str:
-    found = book_browser.find_chromium()
+    found = page_checks.find_chromium()
     if found is None:
         message = f"WARNING: browser checks SKIPPED: {CHROMIUM_HINT}"
         warn_loudly(request.config, message)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser_support import ROOT, book_browser, write_report
+from browser_support import ROOT, page_checks, write_report
 
 CHAPTERS = ["adaptation", "forgetting"]
 START_TIMEOUT_S = 120
@@ -192,7 +192,7 @@ def browser(chromium):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=chromium, args=list(book_browser.CHROMIUM_ARGS), headless=True
+            executable_path=chromium, args=list(page_checks.CHROMIUM_ARGS), headless=True
         )
         try:
             yield browser

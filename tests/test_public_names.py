@@ -1,4 +1,4 @@
-"""Check memnb's public names: each is used somewhere, and every ``__all__`` is accurate.
+"""memnb's public names: each is used somewhere, and every ``__all__`` is accurate.
 
 A public name is one listed in a module's ``__all__`` or a top-level ``def`` or ``class``
 of memnb whose name does not start with an underscore. It counts as used when code
@@ -11,9 +11,6 @@ Imports and ``__all__`` entries alone are not uses.
 a submodule that the package's ``__getattr__`` loads), and lists every public ``def`` and
 ``class`` of the module; in a package ``__init__`` it lists every name imported from the
 package's own submodules.
-
-Usage: python tools/check_public_names.py [ROOT]   (ROOT: the repository, default the one
-this file is in; exit status 1 when something is wrong)
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,24 +189,30 @@ def unused(root: Path, defs: list[Definition]) -> list[Definition]:
     return [d for d in defs if d.name not in used]
 
 
-def main(argv: list[str]) -> int:
-    root = Path(argv[0]).resolve() if argv else ROOT
-    defs, problems = definitions(root)
-    for definition in unused(root, defs):
-        problems.append(
-            f"{definition.path.relative_to(root)}:{definition.line}: public name "
-            f"{definition.name!r} is used nowhere (not in memnb, tests, benchmarks, tools, "
-            "the chapters or README.md); use it, or make it private with a leading underscore"
-        )
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) with memnb's public names", file=sys.stderr)
-        return 1
-    names = {d.name for d in defs}
-    print(f"{len(names)} public name(s) of memnb, each used and listed consistently")
-    return 0
+def test_every_all_lists_what_its_module_defines():
+    _, problems = definitions(ROOT)
+    assert not problems, "\n".join(problems)
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+def test_every_public_name_is_used():
+    defs, _ = definitions(ROOT)
+    unused_names = [f"{d.path.relative_to(ROOT)}:{d.line}: {d.name}" for d in unused(ROOT, defs)]
+    assert defs and not unused_names, (
+        "public names of memnb used nowhere (not in memnb, tests, benchmarks, tools, the "
+        "chapters or README.md); use them, or make them private with a leading underscore:\n"
+        + "\n".join(unused_names)
+    )
+
+
+def test_the_checks_find_an_unused_name_and_a_wrong_all(tmp_path):
+    (tmp_path / "memnb").mkdir()
+    module = "__all__ = ['used', 'used', 'ghost']\n\ndef used(): ...\n\ndef forgotten(): ...\n"
+    (tmp_path / "memnb" / "mod.py").write_text(module, encoding="utf-8")
+    (tmp_path / "README.md").write_text("Call `used()`.\n", encoding="utf-8")
+    defs, problems = definitions(tmp_path)
+    assert problems == [
+        "memnb/mod.py: __all__ lists 'used' twice",
+        "memnb/mod.py: __all__ lists 'ghost', which the module does not define",
+        "memnb/mod.py: 'forgotten' is public but missing from __all__",
+    ]
+    assert sorted({d.name for d in unused(tmp_path, defs)}) == ["forgotten", "ghost"]

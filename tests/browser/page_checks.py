@@ -5,9 +5,17 @@ in a fresh browser profile, with every request that leaves the book refused. For
 page it checks that
 
 - no console error, uncaught exception or failed request happens while it loads;
-- every image is decoded with a non-zero size, and no output shows a figure as text
-  (``<Figure size 640x480 with 1 Axes>``: the figure was not rendered);
+- every image is decoded with a non-zero size;
 - no output shows a traceback, an error or stderr, widget outputs included;
+- no output is the bare repr of a Python object where a figure or a table was meant
+  (``<Figure size 640x480 with 1 Axes>``, ``[<matplotlib.lines.Line2D at 0x...>]``,
+  ``<__main__.X object at 0x...>``, a data frame or series printed as text);
+- no Markdown source is left in the text: table rows (``| a | b |``), table rules
+  (``|---|``) or headings (``## ``) that were shown instead of being rendered;
+- no table cell, sentence or printed output shows a missing value as ``NaN``, ``nan``,
+  ``NaT``, ``<NA>`` or ``None`` (words in code font are code, and are not checked);
+- nothing is wider than the content column: the page does not scroll sideways, and no
+  table, figure, image or printed output is wider than the column or scrolls inside it;
 - every widget area is rendered from the state stored in the page, and its output
   shows the figure recorded there (the default figure);
 - every equation is typeset by MathJax (``mjx-container``), offline, and no TeX
@@ -15,26 +23,20 @@ page it checks that
 - every link into the book points to a file of the book and, with a ``#fragment``, to
   an element of that page.
 
-A full-page screenshot of each page is saved for a person to look at. Problems that are
-known and not yet fixed are listed in KNOWN_ISSUES, by name and reason; they are
-counted, not ignored silently.
-
-Run ``python tools/book_browser.py _build/html`` to check a book from the command line.
-Needs the ``playwright`` package and a Chromium binary (Debian's ``chromium``); no
-browser is downloaded.
+A full-page screenshot of each page is saved for a person to look at. Needs the
+``playwright`` package and a Chromium binary (Debian's ``chromium``); no browser is
+downloaded.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
 import re
 import shutil
-import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -57,10 +59,35 @@ LOAD_TIMEOUT_MS = 60_000
 WIDGET_TIMEOUT_MS = 30_000
 SCREENSHOT_TIMEOUT_MS = 60_000
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-FIGURE_REPR = re.compile(r"<(?:Figure|matplotlib\.figure\.Figure)[^>\n]*>")
 TRACEBACK = "Traceback (most recent call last)"
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 MATH_TIMEOUT_MS = 30_000
+
+# Bare reprs of Python objects in an output, each with what the output should have shown.
+REPRS = (
+    (re.compile(r"<(?:Figure|matplotlib\.figure\.Figure)[^>\n]*>"), "the figure (not rendered)"),
+    (
+        re.compile(r"<[A-Za-z_][\w.]* (?:object(?: at 0x[0-9a-fA-F]+)?|at 0x[0-9a-fA-F]+)>"),
+        "what the object stands for",
+    ),
+    (
+        re.compile(r"<(?:Axes|AxesSubplot|matplotlib\.|pandas\.|seaborn\.)[^>\n]*>"),
+        "a figure or a table",
+    ),
+    (re.compile(r"^\[?(?:Text|Legend|Line2D|Annotation)\(.*\)\]?$", re.M), "a figure"),
+    (re.compile(r"^(?:Name: .*, )?dtype: \w+$", re.M), "a table (a series printed as text)"),
+    (re.compile(r"^\[\d+ rows x \d+ columns\]$", re.M), "a table (a frame printed as text)"),
+)
+# Markdown source left in the text: a table rule (smart quotes turn --- into an em
+# dash), a row of at least two cells, a heading.
+MARKDOWN = (
+    (re.compile(r"\|[ \t]*:?(?:-{3,}|[\u2013\u2014])[-\u2013\u2014]*:?[ \t]*\|"), "a table rule"),
+    (re.compile(r"^[ \t]*\|(?:[^|\n]*\|){2,}[ \t]*$", re.M), "a table row"),
+    (re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+\S", re.M), "a heading"),
+)
+# A missing value as Python, NumPy or pandas print it. "None" starting a phrase
+# ("None of them ...") is English, not a value.
+MISSING = re.compile(r"<NA>|\b(?:NaN|nan|NaT)\b|\bNone\b(?![ \t]+[a-z])")
 
 
 def find_chromium() -> str | None:
@@ -88,31 +115,17 @@ class Event:
         return f"{self.kind}: {self.text}{where}"
 
 
-@dataclass(frozen=True)
-class KnownIssue:
-    """A problem of the current book that is known and reported, matched narrowly."""
-
-    name: str
-    reason: str
-    matches: Callable[[Event, Path, Path], bool]  # (event, html_dir, page file)
-
-
-# Problems of the current book that are known and not yet fixed, each matched narrowly
-# (see KnownIssue); none at present. An event that no entry matches fails the page.
-KNOWN_ISSUES: tuple[KnownIssue, ...] = ()
-
-
 @dataclass
 class PageResult:
     """What the checks found on one page."""
 
     page: str  # path relative to the book, e.g. "chapters/adaptation.html"
     problems: list[str] = field(default_factory=list)
-    known: dict[str, int] = field(default_factory=dict)
     figures: int = 0
     links: int = 0
     widgets: int = 0
     equations: int = 0
+    texts: int = 0  # paragraphs, table cells and printed outputs read
     screenshot: Path | None = None
 
     def failure_message(self) -> str:
@@ -125,6 +138,20 @@ def last_line(text: str, limit: int = 200) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     line = lines[-1] if lines else ""
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def excerpt(text: str, start: int, limit: int = 100) -> str:
+    """The text around ``text[start]``, on one line, at most about ``limit`` characters."""
+    left = max(0, min(start, len(text) - limit // 2) - limit // 2)
+    shown = " ".join(text[left : left + limit].split())
+    return ("..." if left else "") + shown + ("..." if left + limit < len(text) else "")
+
+
+def printed_frame(text: str) -> bool:
+    """Whether a printed output is a data frame's text (pandas pads every row to one width)."""
+    lines = [line for line in text.strip("\n").splitlines() if line.strip()]
+    columns = [line for line in lines if len(re.split(r"\s{2,}", line.strip())) >= 2]
+    return len(lines) >= 3 and len({len(line) for line in lines}) == 1 and len(columns) >= 2
 
 
 def assert_clean(result: PageResult) -> None:
@@ -240,7 +267,44 @@ _INSPECT = r"""
       rawTex.push(text.trim().slice(0, 80));
     }
   }
-  return {images, figures, outputs, errorOutputs, views, links, math, typeset, rawTex};
+  // What a reader reads, code aside: prose, table cells and printed outputs.
+  const column = article.querySelector("article") || article;
+  const code = "script, style, textarea, code, kbd, samp, .cell_input, .math, mjx-container";
+  const blocks = [];
+  const readable = "p, li, td, th, dt, dd, caption, figcaption, h1, h2, h3, h4, h5, h6, " +
+    ".cell_output pre";
+  for (const el of column.querySelectorAll(readable)) {
+    if (el.closest(code) || (el.matches("li") && el.querySelector("p"))) { continue; }
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll(code).forEach((inner) => inner.remove());
+    const kind = el.matches("td, th") ? "table cell" : el.matches("pre") ? "output" : "text";
+    blocks.push({kind: kind, text: (copy.textContent || "").slice(0, 20000)});
+  }
+  // Anything wider than the content column, or scrolling sideways inside it.
+  const outer = column.getBoundingClientRect();
+  const style = getComputedStyle(column);
+  const edge = {
+    left: outer.left + parseFloat(style.paddingLeft),
+    right: outer.right - parseFloat(style.paddingRight),
+  };
+  const wide = [];
+  const boxes = column.querySelectorAll("table, figure, img, .cell_output pre");
+  for (const el of boxes) {
+    if (!el.getClientRects().length) { continue; }
+    const box = el.getBoundingClientRect();
+    const scrolls = el.scrollWidth - el.clientWidth;
+    if (box.left < edge.left - 1 || box.right > edge.right + 1 || scrolls > 1) {
+      wide.push({
+        what: el.tagName.toLowerCase() + (el.id ? "#" + el.id : ""),
+        text: (el.innerText || el.getAttribute("alt") || "").trim().slice(0, 60),
+        width: Math.round(Math.max(box.width, el.scrollWidth)),
+      });
+    }
+  }
+  const page = document.documentElement;
+  const sideways = page.scrollWidth - page.clientWidth;
+  return {images, figures, outputs, errorOutputs, views, links, math, typeset, rawTex,
+    blocks, wide, sideways, columnWidth: Math.round(edge.right - edge.left)};
 }
 """
 
@@ -344,9 +408,11 @@ class BookBrowser:
         finally:
             context.close()
         html = path.read_text(encoding="utf-8")
-        self._check_events(result, events, path)
+        self._check_events(result, events)
         self._check_figures(result, seen)
         self._check_outputs(result, seen)
+        self._check_text(result, seen)
+        self._check_width(result, seen)
         self._check_widgets(result, seen, widget_pngs(html))
         self._check_math(result, seen)
         self._check_links(result, seen["links"], path)
@@ -367,12 +433,9 @@ class BookBrowser:
             events.append(Event("blocked", "request outside the book refused (offline)", url))
             route.abort()
 
-    def _check_events(self, result: PageResult, events: list[Event], path: Path) -> None:
+    def _check_events(self, result: PageResult, events: list[Event]) -> None:
         for event in events:
-            issue = next((k for k in KNOWN_ISSUES if k.matches(event, self.html_dir, path)), None)
-            if issue is not None:
-                result.known[issue.name] = result.known.get(issue.name, 0) + 1
-            elif event.kind == "blocked":
+            if event.kind == "blocked":
                 result.problems.append(f"loads {event.url} from the network")
             else:
                 shown = Event(event.kind, event.text, self._shown(event.url))
@@ -402,11 +465,6 @@ class BookBrowser:
             if figure["images"] == 0:
                 name = f"figure #{figure['id']}" if figure["id"] else "a figure"
                 result.problems.append(f"{name} has no image: {figure['text']!r}")
-        for text in seen["outputs"]:
-            for match in FIGURE_REPR.finditer(text):
-                result.problems.append(
-                    f"an output shows {match.group(0)!r} instead of the figure (not rendered)"
-                )
 
     @staticmethod
     def _check_outputs(result: PageResult, seen: dict) -> None:
@@ -414,6 +472,44 @@ class BookBrowser:
             result.problems.append(f"shows an error output: {last_line(text)!r}")
         if any(TRACEBACK in text for text in seen["outputs"]):
             result.problems.append("an output shows a Python traceback")
+        for text in seen["outputs"]:
+            taken: set[int] = set()  # one problem per repr, whichever pattern matched it
+            for pattern, meant in REPRS:
+                for match in pattern.finditer(text):
+                    if not taken.intersection(range(match.start(), match.end())):
+                        taken.update(range(match.start(), match.end()))
+                        shown = match.group(0)
+                        result.problems.append(f"an output shows {shown!r} instead of {meant}")
+
+    @staticmethod
+    def _check_text(result: PageResult, seen: dict) -> None:
+        result.texts = len(seen["blocks"])
+        for block in seen["blocks"]:  # the first of each kind of problem in a block
+            kind, text = block["kind"], block["text"]
+            for pattern, what in MARKDOWN:
+                if match := pattern.search(text):
+                    shown = excerpt(text, match.start())
+                    result.problems.append(f"{kind} shows Markdown source ({what}): {shown!r}")
+            if match := MISSING.search(text):
+                shown = excerpt(text, match.start())
+                result.problems.append(
+                    f"{kind} shows {match.group(0)!r} for a missing value: {shown!r} (say what "
+                    "was not reached, or leave the cell empty and say why in a note)"
+                )
+            if kind == "output" and printed_frame(text):
+                shown = excerpt(text, 0)
+                result.problems.append(f"an output is a frame printed as text: {shown!r}")
+
+    @staticmethod
+    def _check_width(result: PageResult, seen: dict) -> None:
+        column = seen["columnWidth"]
+        if seen["sideways"] > 1:
+            result.problems.append(f"the page scrolls sideways by {seen['sideways']} px")
+        for box in seen["wide"]:
+            result.problems.append(
+                f"{box['what']} is {box['width']} px wide, wider than the {column} px content "
+                f"column: {box['text']!r}"
+            )
 
     @staticmethod
     def _check_widgets(result: PageResult, seen: dict, stored: set[str]) -> None:
@@ -515,44 +611,13 @@ def check_book(
 
 def summary(results: list[PageResult]) -> dict[str, object]:
     """The counts of a run, as written to the browser report."""
-    known: dict[str, int] = {}
-    for r in results:
-        for name, count in r.known.items():
-            known[name] = known.get(name, 0) + count
     return {
         "pages": len(results),
         "figures": sum(r.figures for r in results),
         "links": sum(r.links for r in results),
         "widgets": sum(r.widgets for r in results),
         "equations": sum(r.equations for r in results),
+        "texts": sum(r.texts for r in results),
         "screenshots": sum(1 for r in results if r.screenshot and r.screenshot.is_file()),
         "problems": {r.page: r.problems for r in results if r.problems},
-        "known_issues": {
-            k.name: {"reason": k.reason, "events": known.get(k.name, 0)} for k in KNOWN_ISSUES
-        },
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("html", type=Path, help="the built book, e.g. _build/html")
-    parser.add_argument("--screenshots", type=Path, help="folder for the screenshots")
-    parser.add_argument("--report", type=Path, help="write the counts as JSON here")
-    args = parser.parse_args(argv)
-    chromium = find_chromium()
-    if chromium is None:
-        print("error: no chromium found (apt-get install chromium)", file=sys.stderr)
-        return 2
-    results = check_book(args.html, chromium, screenshots=args.screenshots)
-    for r in results:
-        print(r.failure_message() if r.problems else f"page {r.page}: ok")
-    counts = summary(results)
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
-    print({k: v for k, v in counts.items() if k not in ("problems", "known_issues")})
-    return 1 if any(r.problems for r in results) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

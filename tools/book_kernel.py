@@ -1,0 +1,65 @@
+"""The kernel manager that executes the book's chapters: patient waits, encrypted transport.
+
+``BookKernelManager`` is an ``AsyncKernelManager`` configured through its traits, for
+``nbclient.NotebookClient(kernel_manager_class=BookKernelManager)``:
+
+- Its clients wait for kernel messages in slices of ``POLL_SLICE`` seconds. pyzmq's
+  asyncio sockets (pyzmq 27.3.0, libzmq 4.3.5, under jupyter_client 8.10.0 and nbclient
+  0.11.0) wait for a message on zmq's edge-triggered file descriptor. With several kernels
+  running at once, that wait sometimes missed the edge of a message that had arrived,
+  and jupyter_client's ``AsyncZMQSocketChannel.get_msg``, which polls once for the
+  caller's whole timeout, then waited the cell timeout (300 s) for a reply that was
+  already there. ``PatientChannel.get_msg`` polls again every slice, with the same result
+  and the same overall timeout, so such a miss costs at most a slice. jupyter_client's
+  blocking clients (nbval's) poll with ``zmq_poll``, which does not miss it.
+- ``transport_encryption = "auto"``: jupyter_client gives the kernel CurveZMQ keys, since
+  the kernel spec of ipykernel declares Curve support. Without them ipykernel warns on
+  every start that the kernel "is running over TCP without encryption".
+"""
+
+from __future__ import annotations
+
+import time
+from queue import Empty
+from typing import Any
+
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Type, default
+
+POLL_SLICE = 0.05  # seconds: the longest a wait on a kernel socket goes without looking
+
+
+class PatientChannel(AsyncZMQSocketChannel):
+    """A kernel channel whose wait for a message looks at the socket every slice."""
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE if deadline is None else deadline - time.monotonic()
+            if await self.socket.poll(int(1000 * max(0.0, min(POLL_SLICE, left)))):
+                return await super().get_msg(timeout=0)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+
+
+class PatientKernelClient(AsyncKernelClient):
+    """An asyncio kernel client with patient channels."""
+
+    shell_channel_class = Type(PatientChannel)
+    iopub_channel_class = Type(PatientChannel)
+    stdin_channel_class = Type(PatientChannel)
+    control_channel_class = Type(PatientChannel)
+
+
+class BookKernelManager(AsyncKernelManager):
+    """An asyncio kernel manager with patient clients and an encrypted transport."""
+
+    @default("client_factory")
+    def _patient_client(self) -> type[PatientKernelClient]:
+        return PatientKernelClient
+
+    @default("transport_encryption")
+    def _encrypted_transport(self) -> str:
+        return "auto"

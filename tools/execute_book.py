@@ -1,0 +1,122 @@
+"""Execute every chapter of the book, several at a time, into a new jupyter-cache.
+
+Usage: ``python tools/execute_book.py [--jobs N] BOOK`` (default: one job per CPU), then
+``jupyter-book build BOOK``, which takes every chapter from the cache
+(``execute_notebooks: cache`` in ``_config.yml``). Jupyter Book would execute the
+chapters one after another. Here each notebook of ``_toc.yml`` runs in its own kernel,
+from its own folder, with the cell timeout of ``_config.yml``; those that ask for it in
+their metadata (``"memnb": {"execute_first": true}``) start first. The executed notebooks
+go into a new cache in ``BOOK/_build/.jupyter_cache`` (myst-nb's default place), with
+their times, which also go to ``_build/reports/execution.json``. If a chapter fails, its
+traceback is printed, the exit status is 1 and nothing is cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import toc
+import yaml
+from book_kernel import BookKernelManager
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from nbclient import NotebookClient
+from nbclient.exceptions import CellControlSignal, DeadKernelError
+
+CACHE = Path("_build") / ".jupyter_cache"
+REPORT = Path("_build") / "reports" / "execution.json"
+
+
+def cell_timeout(book: Path) -> int | None:
+    """``execute.timeout`` of ``_config.yml`` (seconds per cell; None: no limit)."""
+    config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
+    timeout = (config.get("execute") or {}).get("timeout", 30)
+    return None if timeout is None or timeout < 0 else int(timeout)
+
+
+def starts_first(path: Path) -> bool:
+    """Does the notebook ask to be executed before the others (``memnb.execute_first``)?"""
+    metadata = nbformat.read(path, as_version=4).metadata
+    return bool(metadata.get("memnb", {}).get("execute_first", False))
+
+
+def execution_order(notebooks: list[Path]) -> list[Path]:
+    """The notebooks that ask to start first, then the others, each in ``_toc.yml`` order.
+
+    With several kernels at once, a long notebook that started last would finish alone
+    while the other cores idle; the Performance appendix, the longest, asks to start first.
+    """
+    return sorted(notebooks, key=lambda path: not starts_first(path))
+
+
+def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, float, str | None]:
+    """Execute one notebook in a new kernel from its folder: (notebook, seconds, error).
+
+    The kernel is stopped at once after the last cell (``shutdown_kernel="immediate"``): a
+    polite shutdown request sometimes went unanswered, and nbclient then waited 2.5 s
+    before stopping the kernel anyway.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_manager_class=BookKernelManager,
+        shutdown_kernel="immediate",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start, error = time.perf_counter(), None
+    try:
+        client.execute()
+    except (CellControlSignal, DeadKernelError) as failure:  # a failed cell, a timeout
+        error = str(failure)
+    return notebook, time.perf_counter() - start, error
+
+
+def execute_all(book: Path, jobs: int) -> bool:
+    """Execute every notebook, ``jobs`` at a time, into a new cache; False if one failed."""
+    notebooks, timeout = execution_order(toc.notebooks(book)), cell_timeout(book)
+    print(f"executing {len(notebooks)} chapters, {jobs} at a time", flush=True)
+    shutil.rmtree(book / CACHE, ignore_errors=True)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(lambda path: execute(path, timeout), notebooks))
+    failed = [(p, run[2]) for p, run in zip(notebooks, results, strict=True) if run[2]]
+    for path, error in failed:
+        print(f"error: {path.relative_to(book)} failed to execute:\n{error}", file=sys.stderr)
+    if failed:
+        return False
+    cache = get_cache(str(book / CACHE))
+    times = {}
+    for path, (notebook, seconds, _) in zip(notebooks, results, strict=True):
+        bundle = CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds})
+        cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+        times[path.relative_to(book).with_suffix("").as_posix()] = seconds
+    report = {"jobs": jobs, "seconds": time.perf_counter() - start, "chapters": times}
+    (book / REPORT).parent.mkdir(parents=True, exist_ok=True)
+    (book / REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("book", type=Path, help="the book's folder (with _toc.yml)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive integer, got {args.jobs}")
+    if not (args.book / "_toc.yml").is_file():
+        parser.error(f"{args.book} is not a book: it has no _toc.yml")
+    return 0 if execute_all(args.book.resolve(), args.jobs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
