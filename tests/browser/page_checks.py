@@ -9,7 +9,8 @@ page it checks that
 - no output shows a traceback, an error or stderr, widget outputs included;
 - no output is the bare repr of a Python object where a figure or a table was meant
   (``<Figure size 640x480 with 1 Axes>``, ``[<matplotlib.lines.Line2D at 0x...>]``,
-  ``<__main__.X object at 0x...>``, a data frame or series printed as text);
+  ``<__main__.X object at 0x...>``, a data frame or series printed as text, a whole
+  output that is a tuple or dict of results);
 - no Markdown source is left in the text: table rows (``| a | b |``), table rules
   (``|---|``) or headings (``## ``) that were shown instead of being rendered;
 - no table cell, sentence or printed output shows a missing value as ``NaN``, ``nan``,
@@ -77,6 +78,12 @@ REPRS = (
     (re.compile(r"^\[?(?:Text|Legend|Line2D|Annotation)\(.*\)\]?$", re.M), "a figure"),
     (re.compile(r"^(?:Name: .*, )?dtype: \w+$", re.M), "a table (a series printed as text)"),
     (re.compile(r"^\[\d+ rows x \d+ columns\]$", re.M), "a table (a frame printed as text)"),
+    # A whole output that is a tuple or a dict of results, as a cell's last expression
+    # ``a, b`` or ``{...}`` shows them.
+    (
+        re.compile(r"\A\s*(?:\((?:[^()]|\([^()]*\))*, .*\)|\{['\"\w][^:]*: .*\})\s*\Z", re.S),
+        "a table or a sentence (a tuple or dict printed as text)",
+    ),
 )
 # Markdown source left in the text: a table rule (smart quotes turn --- into an em
 # dash), a row of at least two cells, a heading.
@@ -478,7 +485,7 @@ class BookBrowser:
                 for match in pattern.finditer(text):
                     if not taken.intersection(range(match.start(), match.end())):
                         taken.update(range(match.start(), match.end()))
-                        shown = match.group(0)
+                        shown = match.group(0).strip()
                         result.problems.append(f"an output shows {shown!r} instead of {meant}")
 
     @staticmethod

@@ -130,6 +130,9 @@ Memory()""",
 import pandas as pd
 
 print(pd.DataFrame({"capacity": [42.0, 136.1, 26.8]}, index=["slots", "matrix", "delta"]))""",
+    """\
+overlap, right = 0.2094, {"classical": 0, "modern": 12}
+overlap, right""",
 )
 
 MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
@@ -310,3 +313,5 @@ def test_reprs_instead_of_figures_or_tables_name_the_page(results):
         message
     )
     assert "an output is a frame printed as text: 'capacity slots 42.0" in message, message
+    tuple_shown = "shows \"(0.2094, {'classical': 0, 'modern': 12})\" instead of a table"
+    assert tuple_shown in message, message
