@@ -38,7 +38,8 @@ def modules() -> dict:
             results[name] = "ok"
         except Exception as exc:  # reported, not raised: the test decides what may fail
             results[name] = f"{type(exc).__name__}: {exc}"
-    return {"memnb": memnb.__file__, "version": memnb.__version__, "modules": results}
+    typed = os.path.isfile(os.path.join(os.path.dirname(memnb.__file__), "py.typed"))
+    return {"memnb": memnb.__file__, "typed": typed, "modules": results}
 
 
 def tiny_calls() -> dict[str, Callable[[], object]]:

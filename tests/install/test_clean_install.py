@@ -265,6 +265,7 @@ def test_memnb_profile_from_the_console_command_and_python_m(install):
 def test_every_public_module_imports(install):
     result = install.check("modules")
     assert Path(result["memnb"]).resolve().is_relative_to(install.base), result["memnb"]
+    assert result["typed"], "the installed memnb has no py.typed"
     failed = {k: v for k, v in result["modules"].items() if v != "ok"}
     widgets = failed.pop("memnb.widgets", "")
     assert not failed, f"public modules that a plain install cannot import: {failed}"
