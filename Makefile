@@ -3,7 +3,7 @@
 #   make book    set up .venv, execute every chapter, build the HTML into _build/html
 #   make test    every check: lint and clean notebooks, unit tests, strict book build,
 #                built pages, every chapter validated by nbval, Chromium, JupyterLab, a
-#                fresh clone, and a summary
+#                fresh clone, memnb's wheel in a clean environment, and a summary
 #   make test-chapter CH=capacity   run one chapter under nbval (while editing it)
 #   make lab     JupyterLab on the chapters, with the project's kernel and widgets
 #   make clean   remove build outputs (make distclean also removes .venv)
@@ -45,11 +45,11 @@ NBVAL := $(BUILD)/nbval
 NBVAL_RUN_ONLY := performance
 
 .PHONY: help setup widgets book test lint unit book-strict nbval test-chapter summary \
-	test-built-book lab clean distclean chromium browser test-lab test-fresh
+	test-built-book lab clean distclean chromium browser test-lab test-fresh test-install
 
 help:
 	@echo "make book       build the book into $(HTML) (set-up included)"
-	@echo "make test       run every check (lint, unit tests, strict build, nbval, browser, lab, fresh clone)"
+	@echo "make test       run every check (lint, unit tests, strict build, nbval, browser, lab, fresh clone, clean install)"
 	@echo "make test-chapter CH=capacity   run chapters/capacity.ipynb under nbval"
 	@echo "make lab        open the chapters in JupyterLab"
 	@echo "make clean      remove build outputs; make distclean also removes $(VENV)"
@@ -114,6 +114,7 @@ test: setup widgets
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory test-lab
 	@$(MAKE) --no-print-directory test-fresh
+	@$(MAKE) --no-print-directory test-install
 	@$(MAKE) --no-print-directory summary
 
 # Lint, and notebooks committed without outputs, execution counts or widget state.
@@ -125,9 +126,10 @@ lint: setup
 		exit 1; }
 
 # The unit and property tests, memnb's public names among them (tests/book and
-# tests/browser need a built book).
+# tests/browser need a built book; tests/install builds its own environment).
 unit: setup
-	$(PY) -m pytest -q tests --ignore=tests/book --ignore=tests/browser
+	$(PY) -m pytest -q tests --ignore=tests/book --ignore=tests/browser --ignore=tests/install
+
 
 # The book with warnings as errors (references checked: -n).
 book-strict: setup widgets
@@ -188,6 +190,14 @@ test-lab: setup chromium
 # A clean clone of HEAD in a temporary folder, with its own new .venv: `make book` there.
 test-fresh: setup
 	$(PY) -m pytest -q -rs tests/browser/test_fresh_clone.py
+
+# memnb as a reader installs it: its wheel in a new venv with torch and only what the wheel
+# declares, then the console command, every public module and each experiment module run
+# from a folder outside the repository, then the extras (tests/install/). -s: it prints
+# each step and what pip installed. After the book build, which empties $(BUILD) (its
+# report goes to $(REPORTS)/install.json).
+test-install: setup
+	$(PY) -m pytest -q -s tests/install/test_clean_install.py
 
 # ---------------------------------------------------------------------------
 # Interactive use.

@@ -3,7 +3,8 @@
 Every memory follows one protocol: ``update(keys, values)`` writes once and
 ``memory(queries)`` reads. Shapes are ``(N, d)``, or ``(T, N, d)`` for ``trials=T``.
 ``memnb.battery`` profiles any memory; it, ``memnb.plots`` and ``memnb.widgets`` load on
-first use (matplotlib and ipywidgets with them).
+first use (matplotlib with them; ``memnb.widgets`` also needs ipywidgets, installed with
+the extra ``memnb[widgets]``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .memories import (
     state_size,
 )
 
+# The version of the package: pyproject.toml reads it from here, `memnb --version` prints it.
 __version__ = "0.1.0"
 
 __all__ = [

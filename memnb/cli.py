@@ -1,4 +1,5 @@
-"""Command line: ``python -m memnb profile package.module:factory --out DIR``.
+"""Command line: ``memnb profile package.module:factory --out DIR`` (the console command
+that ``pip install`` makes), or ``python -m memnb profile ...``; ``memnb --version``.
 
 Profiles a memory factory (or one of the book's memories by its name in
 :data:`memnb.memories.MEMORIES`) with :func:`memnb.battery.profile`, by default beside the
@@ -405,7 +406,7 @@ def run_profile(args: argparse.Namespace) -> int:
     table = battery.summary_table([profile, *references])
     seconds = time.perf_counter() - start
     settings = {"quick": args.quick, "seed": args.seed, "device": device or "default"}
-    command = "python -m memnb " + " ".join(args.argv)
+    command = f"{_program()} " + " ".join(args.argv)
     paths = write_report(
         out, profile, references, table, command=command, settings=settings, seconds=seconds
     )
@@ -415,7 +416,7 @@ def run_profile(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m memnb",
+        prog=_program(),
         description="memnb: experiments on episodic (key-value) memories.",
     )
     parser.add_argument("--version", action="version", version=f"memnb {__version__}")
@@ -455,6 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     profile.set_defaults(handler=run_profile)
     return parser
+
+
+def _program() -> str:
+    """How the command line was started: ``memnb`` (the console command of
+    ``[project.scripts]``) or ``python -m memnb``."""
+    started = Path(sys.argv[0]).name if sys.argv else ""
+    return "memnb" if started in ("memnb", "memnb.exe", "memnb-script.py") else "python -m memnb"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,12 +14,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import display
 from matplotlib.figure import Figure
+
+try:
+    import ipywidgets as widgets
+    from IPython.display import display
+except ImportError as error:  # an optional dependency: the extra memnb[widgets]
+    raise ImportError(
+        f"memnb.widgets needs ipywidgets and IPython ({error}); install the extra: "
+        "pip install 'memnb[widgets]'"
+    ) from error
 
 from . import _validate, plots, summaries
 from .data import HUMAN_STUDIES, NONLINEARITIES, human_lag_crp

@@ -4,8 +4,8 @@
 finished and prints every chapter's execution time (``tools/execute_book.py`` wrote them).
 ``python tools/report.py summary`` prints the summary that ends ``make test``: the
 chapters executed and validated by nbval, the pages, figures and links checked in
-Chromium, the JupyterLab and fresh-clone runs, the whole-book time and the slowest
-chapter. A report that a step should have written and did not is an error, so the summary
+Chromium, the JupyterLab, fresh-clone and clean-install runs, the whole-book time and the
+slowest chapter. A report that a step should have written and did not is an error, so the summary
 never shows a number that was not measured; a step that was skipped says so in its report.
 """
 
@@ -46,6 +46,7 @@ def summary() -> None:
     built, chapters = load("build.json"), load("execution.json")["chapters"]
     nbval, references = load("nbval.xml"), load("nbval_references.json")
     browser, lab, fresh = load("browser.json"), load("lab.json"), load("fresh.json")
+    install = load("install.json")
     slowest = max(chapters, key=chapters.get)
     failed = int(nbval["failures"]) + int(nbval["errors"])
     lines = [
@@ -76,6 +77,13 @@ def summary() -> None:
         )
     lines.append(
         f"- fresh clone: `make book` built {fresh['pages']} pages in {fresh['seconds']:.0f} s"
+    )
+    lines.append(
+        f"- clean install: {install['wheel']} with {len(install['packages'])} packages in a new "
+        f"venv; {', '.join(f'`{c}`' for c in install['commands'])}, {install['modules']} "
+        f"public modules and {len(install['experiments'])} experiment modules run, then the "
+        f"extras {', '.join(install['extras'])} (+{len(install['extra_packages'])} packages); "
+        f"{install['seconds']:.0f} s"
     )
     print("\n".join(lines))
 
