@@ -12,6 +12,7 @@ import importlib
 from typing import Any
 
 from . import claims, data, experiments, metrics, summaries, theory, tuning
+from ._validate import LowPrecisionRead, ProtocolError
 from .memories import (
     AttentionMemory,
     DeltaNetMemory,
@@ -43,11 +44,13 @@ __all__ = [
     "HopfieldMemory",
     "LinearAttentionMemory",
     "LoopedMemory",
+    "LowPrecisionRead",
     "MatrixAssociativeMemory",
     "Memory",
     "ModernHopfieldMemory",
     "NeuralMemory",
     "ProjectingEpisodicMemory",
+    "ProtocolError",
     "SlidingWindowMemory",
     "battery",
     "claims",
