@@ -13,6 +13,7 @@ import importlib
 from typing import Any
 
 from . import claims, data, experiments, metrics, summaries, theory, tuning
+from ._validate import LowPrecisionRead, ProtocolError
 from .memories import (
     AttentionMemory,
     DeltaNetMemory,
@@ -45,11 +46,13 @@ __all__ = [
     "HopfieldMemory",
     "LinearAttentionMemory",
     "LoopedMemory",
+    "LowPrecisionRead",
     "MatrixAssociativeMemory",
     "Memory",
     "ModernHopfieldMemory",
     "NeuralMemory",
     "ProjectingEpisodicMemory",
+    "ProtocolError",
     "SlidingWindowMemory",
     "battery",
     "claims",

@@ -14,6 +14,71 @@ import torch
 
 Item = TypeVar("Item")
 
+# Reads in these dtypes are scored in float32 (a safe, unambiguous conversion); a memory
+# that reads in another dtype that is not float32 or float64 cannot be scored.
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+class ProtocolError(Exception):
+    """A memory broke the update/read protocol while an experiment ran it.
+
+    Raised when a memory's own ``update`` or ``__call__`` raised (the original exception
+    is the ``__cause__``), or answered with something that cannot be scored. The message
+    is one line that names the memory's class, the call, what happened and what was
+    expected. The answers that cannot be scored are also a ``TypeError`` (not a tensor, a
+    dtype that cannot be scored) or a ``ValueError`` (a shape or device other than
+    expected).
+    """
+
+
+class ProtocolTypeError(ProtocolError, TypeError):
+    """A read of the wrong type: not a ``torch.Tensor``, or a dtype that cannot be scored."""
+
+
+class ProtocolValueError(ProtocolError, ValueError):
+    """A read of the wrong shape or on another device than its queries."""
+
+
+class LowPrecisionRead(UserWarning):
+    """A memory read in float16 or bfloat16; the read was scored in float32."""
+
+
+def type_name(value: object) -> str:
+    """The type of ``value`` as a reader knows it: ``numpy.ndarray``, ``list``, ``Tensor``."""
+    kind = type(value)
+    module = kind.__module__
+    return (
+        kind.__qualname__ if module == "builtins" else f"{module.split('.')[0]}.{kind.__qualname__}"
+    )
+
+
+def read_value(owner: str, out: object, queries: torch.Tensor) -> torch.Tensor:
+    """Check what ``owner.__call__(queries)`` returned before anything uses it.
+
+    A read must be a ``torch.Tensor`` on the device of the queries, in a floating dtype
+    (float16 and bfloat16 are let through: the caller scores them in float32). Raises a
+    :class:`ProtocolTypeError` (not a tensor, or a dtype that cannot be scored) or a
+    :class:`ProtocolValueError` (another device), one line that names the class, the
+    call, what came back and what was expected. Returns ``out``.
+    """
+    call = f"{owner}.__call__(queries) with queries of shape {tuple(queries.shape)}"
+    if not isinstance(out, torch.Tensor):
+        hint = " (torch.as_tensor converts it)" if hasattr(out, "__array__") else ""
+        raise ProtocolTypeError(
+            f"{call} returned a {type_name(out)}; expected a torch.Tensor{hint}"
+        )
+    if out.device != queries.device:
+        raise ProtocolValueError(
+            f"{call} returned a tensor on {out.device}; expected one on {queries.device}, "
+            "the device of the queries"
+        )
+    if not out.is_floating_point():
+        raise ProtocolTypeError(
+            f"{call} returned a tensor of dtype {out.dtype}; expected a floating-point "
+            "tensor (float32 or float64; float16 and bfloat16 are scored in float32)"
+        )
+    return out
+
 
 def positive_int(name: str, value: object, *, allow_zero: bool = False) -> int:
     """Return ``value`` as an int > 0 (>= 0 with ``allow_zero``), or raise naming ``name``."""

@@ -8,8 +8,11 @@ for each protocol), and writes into ``DIR`` the panel figure (PNG), the frame (C
 headline table with 95 % confidence intervals (CSV) and a short report as Markdown and as
 HTML with the figure embedded.
 
-Usage errors exit with status 2 (argparse); any other failure prints one line
-``error: ...`` on stderr and exits with status 1.
+Exit status: 0 for a complete profile; 1 for an error (one line ``error: ...`` on
+stderr); 2 for a usage error (argparse); 3 for a profile written in full where some
+headline of the memory diverged (its trials had reads that were not finite: the number is
+NaN, or read from the trials that stayed finite, and the notes say which), so that a
+script or CI job can tell a broken memory from a working one.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pandas as pd
 import torch
 
 from . import __version__
+from ._validate import ProtocolError
 from .memories import MEMORIES
 
 FIGURE = "profile.png"
@@ -39,6 +43,14 @@ REFERENCE_FRAME = "references.csv"
 SUMMARY = "summary.csv"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
+
+# The exit statuses of ``python -m memnb profile``.
+OK, ERROR, USAGE, DIVERGED = 0, 1, 2, 3
+EXIT_STATUS = (
+    "exit status: 0 the profile is complete; 1 an error (one line 'error: ...'); "
+    "2 a usage error; 3 the profile is written but some headline of the memory diverged "
+    "(reads that were not finite; see the notes)"
+)
 
 
 class CLIError(Exception):
@@ -157,11 +169,16 @@ def interval_text(value: object) -> str:
 def flat_columns(table: Any) -> Any:
     """A copy of :func:`memnb.battery.summary_table`'s table with one level of column
     names, ``"<headline>: value"``, ``"... : 95 % CI low"`` and ``"... : 95 % CI high"``
-    (for a CSV file that any tool reads)."""
+    (for a CSV file that any tool reads), and a last column ``diverged``: the headlines
+    of each memory whose trials diverged, separated by ``;`` (empty when none) from the
+    table's ``attrs["diverged"]``."""
     flat = table.copy()
     if getattr(flat.columns, "nlevels", 1) == 2:
         names = {"value": "value", "low": "95 % CI low", "high": "95 % CI high"}
         flat.columns = [f"{headline}: {names.get(part, part)}" for headline, part in flat.columns]
+    diverged = table.attrs.get("diverged")
+    if diverged is not None:
+        flat["diverged"] = ["; ".join(diverged.get(label, [])) for label in flat.index]
     return flat
 
 
@@ -255,6 +272,13 @@ def report_markdown(
 
     label = _markdown_text(str(profile.label))
     notes = [f"{key}: {text}" for key, text in getattr(profile, "notes", {}).items()]
+    diverged = getattr(profile, "diverged", {})
+
+    def value(key: str) -> str:
+        number = profile.summary.get(key)
+        shown = format_number(number)
+        return "diverged" if shown == "n/a" and key in diverged else shown
+
     table_note = str(table.attrs.get("note", ""))
     ref_names = ", ".join(str(r.label) for r in references) or "none (--no-references)"
     setting_text = ", ".join(f"{k}={v}" for k, v in settings.items())
@@ -280,15 +304,15 @@ def report_markdown(
         "| number | value | 95 % CI | what it measures |",
         "|---|---|---|---|",
         *(
-            f"| `{key}` | {format_number(profile.summary.get(key))} "
-            f"| {_ci_text(profile.summary.get(key))} | {text} |"
+            f"| `{key}` | {value(key)} | {_ci_text(profile.summary.get(key))} | {text} |"
             for key, text in HEADLINES.items()
         ),
         "",
         "Each number is the mean over trials (or read off the mean curve), with its 95 % "
         "percentile bootstrap interval over trials. Forgetting is scored as the nearest of "
         "the 8 values of two clustered tasks (chance 1/8) and quoted only where the memory "
-        "learned task A (accuracy on A at least halfway from chance to 1).",
+        "learned task A (accuracy on A at least halfway from chance to 1). A number whose "
+        "trials had reads that were not finite is reported as diverged, never as a score.",
         "",
         *(f"- {_markdown_text(note)}" for note in notes),
         *([""] if notes else []),
@@ -411,13 +435,18 @@ def run_profile(args: argparse.Namespace) -> int:
         out, profile, references, table, command=command, settings=settings, seconds=seconds
     )
     print(f"wrote {len(paths)} files to {out}: " + ", ".join(p.name for p in paths.values()))
-    return 0
+    if profile.diverged:
+        said = "; ".join(f"{key}: {text}" for key, text in profile.diverged.items())
+        print(f"diverged: {said} (exit status {DIVERGED})", file=sys.stderr)
+        return DIVERGED
+    return OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_program(),
         description="memnb: experiments on episodic (key-value) memories.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--version", action="version", version=f"memnb {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -426,9 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run every protocol of the book on a memory and write a report",
         description=(
             "Run the battery of the book (adaptation, capacity, forgetting, dimensions, "
-            "A→B→C contiguity) on a memory factory and write the panel figure, the frame "
-            "and a report (Markdown and HTML) into --out."
+            "A→B→C contiguity, noisy cues) on a memory factory and write the panel figure, "
+            "the frame and a report (Markdown and HTML) into --out."
         ),
+        epilog=EXIT_STATUS,
     )
     profile.add_argument(
         "factory",
@@ -476,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.traceback:
             raise
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return ERROR
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -484,12 +514,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.traceback:
             raise
         print(f"error: {_one_line(exc)} (run with --traceback for details)", file=sys.stderr)
-        return 1
+        return ERROR
 
 
 def _one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line; the exception's name where it adds to it."""
     text = " ".join(str(exc).split())
-    if text and isinstance(exc, TypeError | ValueError):
+    if text and isinstance(exc, TypeError | ValueError | ProtocolError):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

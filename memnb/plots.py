@@ -889,24 +889,26 @@ def profile_panels(
     ``frame`` has columns ``protocol`` and ``memory``; each memory keeps one colour in
     every panel, in the order of the frame (the profiled memory first).
     Panels: relative read error against writes, recall against N, the accuracy on task A
-    before and after learning task B, recall against d at N = 50, and the cosine of the
-    read of B with A, B and C. Bands and bars are 95 % confidence intervals over trials;
-    accuracy panels show chance as a dotted grey line. ``headlines`` (memory -> its
-    ``Profile.summary``) marks each headline number where it is read, with its interval
-    (the ``low`` and ``high`` of each number, when it has them): a diamond and bar under
-    the threshold line of the adaptation, capacity and dimension panels, and the
-    forgetting score as the label of each row of the forgetting panel. Returns the
-    figure, its legend in the sixth slot.
+    before and after learning task B, recall against d at N = 50, the cosine of the
+    read of B with A, B and C, and recall against cue noise. Bands and bars are 95 %
+    confidence intervals over trials; accuracy panels show chance as a dotted grey line.
+    ``headlines`` (memory -> its ``Profile.summary``) marks each headline number where it
+    is read, with its interval (the ``low`` and ``high`` of each number, when it has
+    them): a diamond and bar under the threshold line of the adaptation, capacity,
+    dimension and cue-noise panels, and the forgetting score as the label of each row of
+    the forgetting panel. A headline that is NaN because the memory's reads diverged in
+    that panel is marked "diverged" in its place, and every panel with diverged trials
+    says so in its corner. Returns the figure, its legend beside the panels.
     """
     _require(frame, ["protocol", "memory"])
-    needed = ("adaptation", "capacity", "forgetting", "dimensions", "contiguity")
+    needed = ("adaptation", "capacity", "forgetting", "dimensions", "contiguity", "cue_noise")
     if not isinstance(protocols, tuple | list) or sorted(map(str, protocols)) != sorted(needed):
         raise ValueError(
-            f"protocols must be the five protocols {needed} in some order, got {protocols!r}"
+            f"protocols must be the six protocols {needed} in some order, got {protocols!r}"
         )
     names = list(frame["memory"].drop_duplicates())
     palette = dict(zip(names, _capacity_palette(len(names)), strict=True))
-    fig, grid = plt.subplots(2, 3, figsize=(14.5, 8.2), layout="constrained")
+    fig, grid = plt.subplots(2, 3, figsize=(16, 8.2), layout="constrained")
     axes = dict(zip(protocols, grid.flat, strict=False))
     rows = {p: frame[frame["protocol"] == p] for p in protocols}
     kw = dict(hue="memory", palette=palette, errorbar=BAND, legend=False)
@@ -919,7 +921,7 @@ def profile_panels(
     sns.lineplot(data=adapt.assign(relative=relative), x="step", y="relative", ax=ax, **line)
     ax.axhline(0.1, color="k", ls=":", lw=1)
     ax.set_yscale("log")
-    _headline_marks(ax, names, palette, headlines, "steps_to_90pct", 0.1, log=True)
+    _headline_marks(ax, names, palette, headlines, "steps_to_90pct", 0.1, log=True, rows=adapt)
     ax.set_xlabel("writes of the same pair (steps)")
     ax.set_ylabel("read MSE / MSE before any write")
     ax.set_title("adaptation: 90 % error reduction at the dotted line")
@@ -942,7 +944,7 @@ def profile_panels(
             _chance_curve(ax, rows[name], x, None)
             ax.set_ylabel(NEAREST)
         key = "capacity_95" if name == "capacity" else "dim_for_95"
-        _headline_marks(ax, names, palette, headlines, key, 0.95, log=False)
+        _headline_marks(ax, names, palette, headlines, key, 0.95, log=False, rows=rows[name])
         ax.set_title(f"{title}: 95 % recall at the dotted line")
 
     _forgetting_panel(axes["forgetting"], rows["forgetting"], names, palette, headlines)
@@ -959,14 +961,53 @@ def profile_panels(
     ax.set_xlabel("item compared with the read of B (A -> B -> C stored)")
     ax.set_ylabel("cosine(read of B, item)")
     ax.set_title("contiguity: the successor is C")
+    _diverged_labels(ax, names, probe, headlines, "successor_cosine", axis="x")
+
+    ax = axes["cue_noise"]
+    noise = rows["cue_noise"]
+    sns.lineplot(data=noise, x="cue_noise", y="accuracy", ax=ax, **line)
+    ax.axhline(0.95, color="k", ls=":", lw=1)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("cue noise: |noise| / |key| (flipped fraction for ±1 patterns)")
+    ax.set_ylabel("fraction recalled")
+    _headline_marks(ax, names, palette, headlines, "cue_noise_95", 0.95, log=False, rows=noise)
+    ax.set_title("noisy cues: 95 % recall at the dotted line")
 
     for name, ax in axes.items():
         _note_diverged(ax, rows[name], "memory")
-    for extra in grid.flat[len(protocols) :]:
-        extra.remove()  # the empty slot holds the legend
     handles = [plt.Line2D([], [], color=palette[n], marker="o", lw=2) for n in names]
-    fig.legend(handles, names, title="memory", loc="center", bbox_to_anchor=(0.84, 0.25))
+    fig.legend(handles, names, title="memory", loc="outside right center")
     return fig
+
+
+def _diverged_of(rows: pd.DataFrame | None, name: object) -> bool:
+    """Did a read of memory ``name`` in ``rows`` diverge?"""
+    if rows is None or "diverged" not in rows.columns:
+        return False
+    return _diverged(rows[rows["memory"] == name])
+
+
+def _diverged_labels(
+    ax: Axes,
+    names: list,
+    rows: pd.DataFrame,
+    headlines: Mapping[str, Mapping[str, float]] | None,
+    key: str,
+    *,
+    axis: str,
+) -> None:
+    """Name, under the panel's title, each memory whose headline ``key`` is NaN because
+    its reads in ``rows`` diverged."""
+    if not headlines:
+        return
+    broken = [
+        str(n)
+        for n in names
+        if np.isnan(_interval_of(headlines.get(n, {}).get(key))[0]) and _diverged_of(rows, n)
+    ]
+    if broken:
+        ax.text(0.98, 0.02, f"{key} diverged: " + ", ".join(broken), transform=ax.transAxes,
+                ha="right", va="bottom", color="crimson", fontsize="small")  # fmt: skip
 
 
 def _interval_of(number: object) -> tuple[float, float, float]:
@@ -984,18 +1025,23 @@ def _headline_marks(
     level: float,
     *,
     log: bool,
+    rows: pd.DataFrame | None = None,
 ) -> None:
     """Each memory's headline ``key`` as a diamond with its interval, stacked under the
     threshold line at ``level`` (one row per memory, in order); an interval open to the
-    right runs to the edge of the panel."""
+    right runs to the edge of the panel. A NaN headline of a memory whose ``rows``
+    diverged is marked "diverged" in its row instead."""
     if not headlines:
         return
-    right = ax.get_xlim()[1]
+    left, right = ax.get_xlim()
     for i, name in enumerate(names):
         value, low, high = _interval_of(headlines.get(name, {}).get(key))
-        if np.isnan(value):
-            continue
         y = level / 1.18 ** (i + 1) if log else level - 0.025 * (i + 1)
+        if np.isnan(value):
+            if _diverged_of(rows, name):
+                ax.text(left, y, f" \u00d7 {key} diverged", color=palette[name], fontsize="x-small",
+                        va="center", ha="left", fontweight="bold")  # fmt: skip
+            continue
         if np.isfinite(low):
             ax.plot([low, min(high, right)], [y, y], color=palette[name], lw=2, alpha=0.8)
         ax.plot([value], [y], marker="D", ms=4, color=palette[name], mec="k", mew=0.5)
@@ -1026,7 +1072,7 @@ def _forgetting_panel(
         if headlines is None:
             labels.append("")
         elif np.isnan(value):
-            labels.append("not measurable")
+            labels.append("diverged" if _diverged_of(rows, name) else "not measurable")
         else:
             labels.append(f"{value:.2f} [{low:.2f}, {high:.2f}]")
     if _has_chance(rows):

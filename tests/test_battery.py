@@ -8,13 +8,21 @@ from concurrent.futures import ThreadPoolExecutor
 import matplotlib.figure
 import pandas as pd
 import pytest
+import readers
 import torch
 from pandas.testing import assert_frame_equal
 
 import memnb
 from memnb import battery
 
-KEYS = ("steps_to_90pct", "capacity_95", "forgetting", "dim_for_95", "successor_cosine")
+KEYS = (
+    "steps_to_90pct",
+    "capacity_95",
+    "forgetting",
+    "dim_for_95",
+    "successor_cosine",
+    "cue_noise_95",
+)
 
 
 class ReaderMemory:
@@ -75,7 +83,14 @@ def reader() -> battery.Profile:
 
 
 def test_profile_runs_every_protocol(reader):
-    assert battery.PROTOCOLS == ("adaptation", "capacity", "forgetting", "dimensions", "contiguity")
+    assert battery.PROTOCOLS == (
+        "adaptation",
+        "capacity",
+        "forgetting",
+        "dimensions",
+        "contiguity",
+        "cue_noise",
+    )
     assert list(reader.frame["protocol"].drop_duplicates()) == list(battery.PROTOCOLS)
     assert (reader.frame["memory"] == "reader").all() and reader.label == "reader"
     assert tuple(reader.summary) == KEYS
@@ -115,10 +130,11 @@ def test_diverged_forgetting_trials_are_noted(reader):
     trials = blows.protocol("forgetting")
     assert trials["diverged"].all() and math.isnan(blows.summary["forgetting"])
     note = blows.notes["forgetting"]
-    assert note.startswith("not measurable") and f"{len(trials)} of {len(trials)} trials" in note
-    assert not reader.protocol("forgetting")["diverged"].any()
+    assert note.startswith(f"diverged in {len(trials)} of {len(trials)} trials at tasks A then B")
+    assert not reader.protocol("forgetting")["diverged"].any() and not reader.diverged
     table = battery.summary_table([blows])
     assert "Blows: " + note in table.attrs["note"]
+    assert "forgetting" in table.attrs["diverged"]["Blows"]
 
 
 def test_identical_trials_have_intervals_of_no_width(reader):
@@ -209,7 +225,7 @@ def test_progress_bar_needs_tqdm(monkeypatch, capsys):
 def test_summary_table_and_figure(reader):
     attention = battery.profile(memnb.AttentionMemory, quick=True)
     table = battery.summary_table([reader, attention])
-    assert table.shape == (2, 15) and list(table.index) == ["reader", "AttentionMemory"]
+    assert table.shape == (2, 3 * len(KEYS)) and list(table.index) == ["reader", "AttentionMemory"]
     assert list(table.attrs["keys"].values()) == list(KEYS)
     assert list(table.columns.levels[1]) == ["high", "low", "value"]
     row = table.loc["reader"].unstack()[["value", "low", "high"]].loc[list(table.attrs["keys"])]
@@ -268,3 +284,104 @@ def test_settings_choose_the_factory_of_each_protocol():
         battery.profile(memnb.DeltaRuleMemory, quick=True, settings={"speed": {}})
     with pytest.raises(TypeError, match=r"settings\['forgetting'\] must map keyword names"):
         battery.profile(memnb.DeltaRuleMemory, quick=True, settings={"forgetting": 3})
+
+
+# ---------------------------------------------------------------------------------------------
+# Broken reader memories: a divergence is a result, never a score; a bad read is one line.
+
+
+@pytest.mark.parametrize("cls", [readers.Overflow, readers.LateNaN], ids=lambda c: c.__name__)
+def test_a_memory_that_diverges_earns_no_headline(cls):
+    broken = battery.profile(cls, quick=True)
+    assert set(broken.diverged) == set(KEYS)
+    for key, value in broken.summary.items():
+        assert math.isnan(value) and math.isnan(value.low) and math.isnan(value.high), key
+        note = broken.notes[key]
+        assert note.startswith(broken.diverged[key]) and "no score is quoted" in note, note
+        protocol = battery.PROTOCOLS[KEYS.index(key)]
+        trials = broken.protocol(protocol)["trial"].nunique()
+        assert f"diverged in {trials} of {trials} trials at " in note
+    first = "write 2 of 20" if cls is readers.Overflow else "write 4 of 20"
+    assert broken.diverged["steps_to_90pct"].endswith(first)
+    text = battery.summary_text([broken])
+    assert set(text.iloc[0]) == {"diverged"}
+    table = battery.summary_table([broken])
+    assert table.isna().all().all() and table.attrs["diverged"][cls.__name__] == list(KEYS)
+
+
+def test_some_diverged_trials_are_left_out_and_said():
+    profile = battery.profile(ReaderMemory, quick=True, label="reader")
+    frames = {p: profile.protocol(p) for p in battery.PROTOCOLS}
+    capacity = frames["capacity"]
+    broken = capacity["trial"] == 0  # one trial of eight breaks at every N
+    frames["capacity"] = capacity.assign(
+        diverged=broken, accuracy=capacity["accuracy"].where(~broken, 1.0)
+    )
+    summary, notes = battery._headlines(frames, battery.SETTINGS[True], seed=0)
+    honest, _ = battery._headlines(
+        {**frames, "capacity": capacity[~broken]}, battery.SETTINGS[True], seed=0
+    )
+    assert summary["capacity_95"] == honest["capacity_95"]  # the broken trial is not read
+    assert "diverged in 1 of 8 trials at N = 4" in notes["capacity_95"]
+    assert "read from the 7 trials that stayed finite" in notes["capacity_95"]
+    frames["capacity"] = capacity.assign(diverged=capacity["trial"] < 3)  # 3 of 8: too many
+    summary, notes = battery._headlines(frames, battery.SETTINGS[True], seed=0)
+    assert math.isnan(summary["capacity_95"]) and "no score is quoted" in notes["capacity_95"]
+
+
+def test_a_numpy_read_is_one_clear_line():
+    with pytest.raises(memnb.ProtocolError) as raised:
+        battery.profile(readers.NumpyRead, quick=True)
+    message = str(raised.value)
+    assert isinstance(raised.value, TypeError) and "\n" not in message
+    assert message == (
+        "NumpyRead.__call__(queries) with queries of shape (4, 8) returned a numpy.ndarray; "
+        "expected a torch.Tensor (torch.as_tensor converts it)"
+    )
+
+
+def test_a_float16_memory_is_scored_in_float32_and_said():
+    half = battery.profile(readers.HalfPrecision, quick=True)
+    assert not half.diverged
+    assert half.notes["reads"].startswith(
+        "the memory read in torch.float16; its reads were scored in torch.float32"
+    )
+    assert all(p in half.notes["reads"] for p in battery.PROTOCOLS)
+    assert half.summary["successor_cosine"] > 0.9  # a delta rule: it learns in float16 too
+
+
+def test_an_exception_in_update_is_one_clear_line():
+    with pytest.raises(memnb.ProtocolError) as raised:
+        battery.profile(readers.RaisesInUpdate, quick=True)
+    assert str(raised.value) == (
+        "RaisesInUpdate.update(keys, values) with keys of shape (4, 8) raised RuntimeError: "
+        "my update is broken"
+    )
+    assert isinstance(raised.value.__cause__, RuntimeError)
+
+
+def test_the_figure_marks_diverged_headlines(reader):
+    broken = battery.profile(readers.Overflow, quick=True)
+    figure = broken.figure([reader])
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    texts += [t.get_text() for ax in figure.axes for t in ax.get_yticklabels()]
+    for key in ("steps_to_90pct", "capacity_95", "dim_for_95", "cue_noise_95"):
+        assert any(f"{key} diverged" in t for t in texts), key
+    assert "diverged" in texts and any("successor_cosine diverged" in t for t in texts)
+    clean = [t.get_text() for ax in reader.figure().axes for t in ax.texts]
+    assert not any("diverged" in t for t in clean)
+
+
+def test_cue_noise_is_gaussian_for_key_value_memories_and_flips_for_pattern_memories(reader):
+    rows = reader.protocol("cue_noise")
+    assert (rows["cues"] == "gaussian").all() and (rows["n_items"] == 8).all()
+    assert sorted(rows["cue_noise"].unique()) == list(battery._GAUSSIAN["cue_noise"])
+    assert "cue_noise_95" not in reader.notes  # the unit is in its name
+    # The headline is where mean recall over the levels crosses 95 %.
+    curve = rows.groupby("cue_noise")["accuracy"].mean()
+    below = curve[curve < 0.95].index.min()
+    above = curve[curve.index < below].index.max()
+    assert above <= reader.summary["cue_noise_95"] <= below
+    flips = battery.cue_noise(memnb.ModernHopfieldMemory, trials=4)
+    assert (flips["cues"] == "flip").all() and flips["accuracy"].equals(flips["exact"])
+    assert flips.groupby("cue_noise")["accuracy"].mean().iloc[0] == 1.0  # clean cues recalled

@@ -128,6 +128,7 @@ def test_profile_writes_a_complete_report(report):
         "forgetting",
         "dimensions",
         "contiguity",
+        "cue_noise",
     }
     assert set(frame["memory"]) == {"Reader"}
 
@@ -136,7 +137,8 @@ def test_report_states_the_five_headline_numbers_with_their_intervals(report):
     _, out = report
     summary = pd.read_csv(out / "summary.csv", index_col=0)
     assert list(summary.index) == ["Reader"]
-    assert len(summary.columns) == 3 * len(HEADLINES)
+    assert len(summary.columns) == 3 * len(HEADLINES) + 1
+    assert summary["diverged"].isna().all()  # nothing diverged: an empty cell
     markdown = (out / "report.md").read_text()
     page = Page((out / "report.html").read_text())
     assert "profile.png" in markdown and "chance 1/8" in markdown
@@ -179,8 +181,8 @@ def base64_of(path: Path) -> str:
         (
             "reader_memory:WrongShape",
             (),
-            "the memory returned shape (2, 4, 1) when read with queries of shape (2, 4, 8); "
-            "expected (2, 4, 8)",
+            "WrongShape.__call__(queries) returned shape (2, 4, 1) when read with queries of "
+            "shape (2, 4, 8); expected (2, 4, 8)",
         ),
         ("missing_module:Reader", (), "error: cannot import module 'missing_module'"),
         ("reader_memory:Missing", (), "error: module 'reader_memory' has no attribute 'Missing'"),
@@ -241,7 +243,7 @@ class FakeProfile:
 
 
 def test_write_report_formats_missing_and_whole_numbers(tmp_path):
-    values = dict(zip(HEADLINES, [3.0, float("nan"), 0.125, 48.0, 0.99951], strict=True))
+    values = dict(zip(HEADLINES, [3.0, float("nan"), 0.125, 48.0, 0.99951, 0.5], strict=True))
     mine, other = FakeProfile("Mine", values), FakeProfile("Other", values)
     table = pd.DataFrame.from_dict(
         {p.label: list(p.summary.values()) for p in (mine, other)}, orient="index"
@@ -258,7 +260,7 @@ def test_write_report_formats_missing_and_whole_numbers(tmp_path):
         "report.html",
     }
     markdown = (tmp_path / "report.md").read_text()
-    shown = ["3", "n/a", "0.125", "48", "0.9995"]
+    shown = ["3", "n/a", "0.125", "48", "0.9995", "0.5"]
     rows = list(zip(HEADLINES, shown, strict=True))
     for key, number in rows:
         assert f"| `{key}` | {number} |" in markdown
@@ -272,7 +274,7 @@ def test_write_report_formats_missing_and_whole_numbers(tmp_path):
 
 
 def test_report_shows_intervals_and_the_settings_of_the_references(tmp_path):
-    values = dict(zip(HEADLINES, [3.0, 40.0, float("nan"), 48.0, 0.5], strict=True))
+    values = dict(zip(HEADLINES, [3.0, 40.0, float("nan"), 48.0, 0.5, 1.0], strict=True))
     mine = FakeProfile("Mine", {k: Estimate(v, v - 1, v + 1) for k, v in values.items()})
     mine.summary["steps_to_90pct"] = Estimate(3.0, 2.0, float("inf"))
     tuned = {"capacity": {"lr": 0.002}, "forgetting": {"lr": 0.0001}}
@@ -287,7 +289,7 @@ def test_report_shows_intervals_and_the_settings_of_the_references(tmp_path):
     assert beside[1][1:3] == ["3 [2, not reached]", "40 [39, 41]"]
     assert beside[2][1:3] == ["3", "40"]  # a plain number has no interval to show
     assert "## Settings of the references" in markdown
-    row = "| Other | defaults | lr=0.002 | lr=0.0001 | defaults | defaults |"
+    row = "| Other | defaults | lr=0.002 | lr=0.0001 | defaults | defaults | defaults |"
     assert row in markdown and list(PROTOCOLS)[1] == "capacity"
 
 
@@ -307,3 +309,71 @@ def test_a_memory_of_the_book_is_named_without_a_module():
     assert cli.load_factory("DeltaRuleMemory") is MEMORIES["DeltaRuleMemory"]
     with pytest.raises(argparse.ArgumentTypeError, match="one of EpisodicMemory, Matrix"):
         cli.factory_path("Hopfield")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exit statuses with broken reader memories (tests/readers.py, imported as a reader would)
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("broken")
+    (folder / "bad.py").write_text((Path(__file__).parent / "readers.py").read_text())
+    return folder
+
+
+@pytest.mark.parametrize("name", ["Overflow", "LateNaN"])
+def test_a_diverged_profile_is_written_and_exits_3(broken, name):
+    result = run_cli(broken, "profile", f"bad:{name}", "--out", name, "--quick", "--no-references")
+    assert result.returncode == cli.DIVERGED == 3, result.stderr
+    summary = pd.read_csv(broken / name / "summary.csv", index_col=0)
+    values = summary[[f"{text}: value" for text in HEADLINES.values()]]
+    assert values.isna().all().all()  # never 0, never a good value
+    assert summary.loc[name, "diverged"] == "; ".join(HEADLINES)
+    markdown = (broken / name / "report.md").read_text()
+    for key in HEADLINES:
+        assert f"| `{key}` | diverged | n/a |" in markdown
+    assert "diverged in 8 of 8 trials at write" in markdown
+    assert "diverged: steps_to_90pct: diverged in 8 of 8 trials" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "NumpyRead",
+            "error: bad:NumpyRead: NumpyRead.__call__(queries) with queries of shape (4, 8) "
+            "returned a numpy.ndarray; expected a torch.Tensor (torch.as_tensor converts it)",
+        ),
+        (
+            "RaisesInUpdate",
+            "error: bad:RaisesInUpdate: RaisesInUpdate.update(keys, values) with keys of shape "
+            "(4, 8) raised RuntimeError: my update is broken",
+        ),
+    ],
+)
+def test_a_bad_read_or_update_exits_1_with_one_line(broken, name, message):
+    result = run_cli(broken, "profile", f"bad:{name}", "--out", name, "--quick")
+    assert result.returncode == cli.ERROR == 1
+    assert result.stderr.strip() == message
+    assert not (broken / name).exists()
+
+
+def test_a_float16_memory_exits_0_with_a_dtype_note(broken):
+    result = run_cli(
+        broken, "profile", "bad:HalfPrecision", "--out", "half", "--quick", "--no-references"
+    )
+    assert result.returncode == cli.OK == 0, result.stderr
+    markdown = (broken / "half" / "report.md").read_text()
+    assert "- reads: the memory read in torch.float16; its reads were scored in torch.float32" in (
+        markdown
+    )
+
+
+def test_help_documents_the_exit_statuses(tmp_path):
+    for args in (["--help"], ["profile", "--help"]):
+        result = run_cli(tmp_path, *args)
+        text = " ".join(result.stdout.split())
+        assert result.returncode == 0
+        assert "exit status: 0 the profile is complete; 1 an error" in text
+        assert "3 the profile is written but some headline of the memory diverged" in text

@@ -33,6 +33,11 @@ SMALL_PROFILE = {
     "forgetting": dict(steps=2, trials=2, dim=8),
     "dimensions": dict(dims=(8, 16), n_items=4, steps=1, trials=2),
     "contiguity": dict(trials=2, dim=8, steps=1),
+    "cue_noise": dict(
+        trials=2,
+        gaussian=dict(n_items=4, steps=1, dim=8, cue_noise=(0, 0.5)),
+        flip=dict(n_patterns=2, dim=8, noise=(0, 0.25)),
+    ),
 }
 
 

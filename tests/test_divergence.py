@@ -115,6 +115,7 @@ def _profile_frame(factory) -> pd.DataFrame:
         "forgetting": RUNS["forgetting"](factory),
         "dimensions": RUNS["token_dimensions"](factory),
         "contiguity": RUNS["probe"](factory),
+        "cue_noise": RUNS["capacity"](factory),
     }
     frames = [f.assign(protocol=p, memory="mine") for p, f in parts.items()]
     return pd.concat(frames, ignore_index=True)
@@ -153,7 +154,8 @@ PLOTS = {
     "projection_panels": lambda f: plots.projection_panels(_projection(f is BlowsUp))[0],
     "dimension_heatmap": lambda f: plots.dimension_heatmap(_heatmap_frame(f), y="dim").figure,
     "profile_panels": lambda f: plots.profile_panels(
-        _profile_frame(f), ("adaptation", "capacity", "forgetting", "dimensions", "contiguity")
+        _profile_frame(f),
+        ("adaptation", "capacity", "forgetting", "dimensions", "contiguity", "cue_noise"),
     ),
 }
 

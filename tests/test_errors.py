@@ -1603,7 +1603,7 @@ CASES = [
         "profile panels of one protocol",
         lambda: plots.profile_panels(frame(protocol="adaptation", memory="m"), ("adaptation",)),
         ValueError,
-        r"protocols.*five protocols.*\('adaptation',\)",
+        r"protocols.*six protocols.*\('adaptation',\)",
     ),
     # --- the registry of the book's memories --------------------------------------------------
     (
@@ -1754,6 +1754,13 @@ CASES = [
         lambda: battery.reference_profiles(quick=1),
         TypeError,
         r"quick.*True or False.*\b1\b",
+    ),
+    (
+        battery.cue_noise,
+        "no trials for the noisy-cue protocol",
+        lambda: battery.cue_noise(DeltaRuleMemory, trials=0),
+        ValueError,
+        r"trials must be a positive int, got 0",
     ),
     (
         battery.summary_table,

@@ -11,7 +11,9 @@ reader's memory may answer anything.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import pandas as pd
@@ -82,10 +84,46 @@ def held_floats(memory: object) -> dict[str, int]:
     return {"state_size": _state_size(memory)}
 
 
+def _seen(memory: object, x: torch.Tensor) -> tuple[int, ...]:
+    """The shape of ``x`` as the memory's class sees it (one trial's, behind a
+    :class:`LoopedMemory`)."""
+    return tuple(x.shape[1:] if isinstance(memory, LoopedMemory) else x.shape)
+
+
+def memory_name(memory: object) -> str:
+    """The class name of ``memory`` (of the memories a :class:`LoopedMemory` wraps)."""
+    inner = memory.memories[0] if isinstance(memory, LoopedMemory) else memory
+    return type(inner).__name__
+
+
+@contextmanager
+def calling(memory: object, call: str) -> Iterator[None]:
+    """Run a call of a reader's memory: an exception its own code raises becomes a
+    one-line :class:`memnb.ProtocolError` that names the class and the ``call``.
+
+    memnb's own memories raise their own ``TypeError`` and ``ValueError`` for bad input,
+    which pass unchanged, as do the protocol errors of :func:`read`.
+    """
+    try:
+        yield
+    except _validate.ProtocolError:
+        raise
+    except Exception as error:
+        inner = memory.memories[0] if isinstance(memory, LoopedMemory) else memory
+        if type(inner).__module__.startswith("memnb."):
+            raise
+        text = " ".join(str(error).split()) or "no message"
+        raise _validate.ProtocolError(
+            f"{memory_name(memory)}.{call} raised {type(error).__name__}: {text}"
+        ) from error
+
+
 def write(memory: object, keys: torch.Tensor, values: torch.Tensor, times: int) -> None:
-    """Write ``(keys, values)`` into ``memory`` ``times`` times, one ``update`` each."""
-    for _ in range(times):
-        memory.update(keys, values)
+    """Write ``(keys, values)`` into ``memory`` ``times`` times, one ``update`` each
+    (an exception raised by a reader's ``update`` becomes a :class:`memnb.ProtocolError`)."""
+    with calling(memory, f"update(keys, values) with keys of shape {_seen(memory, keys)}"):
+        for _ in range(times):
+            memory.update(keys, values)
 
 
 def written(
@@ -104,15 +142,34 @@ def written(
 
 
 def read(memory: object, queries: torch.Tensor, expected: tuple[int, ...]) -> torch.Tensor:
-    """Query ``memory`` and check that it answered with a tensor of the ``expected`` shape."""
-    out = memory(queries)
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(f"the memory returned a {type(out).__name__} when read, expected a tensor")
-    if tuple(out.shape) != expected:
-        raise ValueError(
-            f"the memory returned shape {tuple(out.shape)} when read with queries of shape "
-            f"{tuple(queries.shape)}; expected {tuple(expected)}"
+    """Query ``memory`` and check its answer before anything uses it.
+
+    The read must be a ``torch.Tensor`` of the ``expected`` shape, on the device of the
+    queries, in a floating dtype (:func:`memnb._validate.read_value`); otherwise a
+    one-line :class:`memnb.ProtocolError` (also a ``TypeError`` or ``ValueError``) names
+    the class, the call, what came back and what was expected. A float16 or bfloat16 read
+    is returned in float32, with a :class:`memnb.LowPrecisionRead` warning; a read in
+    another floating dtype than the queries (float64 for float32 keys) is returned in the
+    queries' dtype, the precision of the data it is scored against.
+    """
+    name = memory_name(memory)
+    with calling(memory, f"__call__(queries) with queries of shape {_seen(memory, queries)}"):
+        out = memory(queries)
+    out = _validate.read_value(name, out, queries)
+    if tuple(out.shape) != tuple(expected):
+        raise _validate.ProtocolValueError(
+            f"{name}.__call__(queries) returned shape {tuple(out.shape)} when read with "
+            f"queries of shape {tuple(queries.shape)}; expected {tuple(expected)}"
         )
+    if out.dtype in _validate.LOW_PRECISION:
+        warnings.warn(
+            f"{name} read in {out.dtype}; its reads are scored in torch.float32",
+            _validate.LowPrecisionRead,
+            stacklevel=2,
+        )
+        out = out.float()
+    elif out.dtype != queries.dtype:  # e.g. a float64 read of float32 keys: their precision
+        out = out.to(queries.dtype)
     return out.detach()
 
 

@@ -43,7 +43,7 @@ def adaptation(
     for step in written(memory, keys, values, range(steps + 1)):
         with torch.no_grad():
             retrieved = read(memory, keys, values.shape)
-            errors[step] = (retrieved - values).pow(2).mean(dim=(1, 2)).cpu()
+            errors[step] = (retrieved.double() - values.double()).pow(2).mean(dim=(1, 2)).cpu()
             cosines[step] = metrics.cosine(retrieved, values)[:, 0].cpu()
     diverged = (~torch.isfinite(errors)).any(dim=0)
     frame = pd.DataFrame(

@@ -10,7 +10,7 @@ import torch
 
 from .. import _validate, data
 from ._build import Factory, build_memory, child_seeds, label_of, place_like
-from ._protocol import noise_levels, read, sizes
+from ._protocol import calling, noise_levels, read, sizes, write
 
 KINDS = ("flip", "mask")
 
@@ -86,7 +86,7 @@ def completion(
         bound = getattr(memory, "iterations", None)
         c = n if cues is None else min(cues, n)
         (written, corrupt_order) = place_like(memory, stored[:, :n].contiguous(), rank.float())
-        memory.update(written, written)
+        write(memory, written, written, 1)
         targets = written[:, :c]
         for level in levels:
             corrupted = corrupt_order[:, :c] < round(level * dim)
@@ -166,7 +166,10 @@ def _read(memory: object, cue: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
         reads = read(memory, cue, tuple(cue.shape))
         ones = torch.ones(cue.shape[:-1], device=cue.device)
         return reads, ones, ones
-    with torch.no_grad():
+    with (
+        torch.no_grad(),
+        calling(memory, f"settle(queries) with queries of shape {tuple(cue.shape)}"),
+    ):
         reads, steps, settled = settle(cue)
     if not isinstance(reads, torch.Tensor) or tuple(reads.shape) != tuple(cue.shape):
         got = type(reads).__name__ if not isinstance(reads, torch.Tensor) else tuple(reads.shape)
@@ -241,7 +244,7 @@ def attractors(
     for n in n_patterns:
         memory = build_memory(built, dim=dim, trials=trials, seed=memory_seed)
         patterns, cue = place_like(memory, stored[:, :n].contiguous(), random_cues)
-        memory.update(patterns, patterns)
+        write(memory, patterns, patterns, 1)
         ends = _read(memory, cue)[0]
         overlaps = _cosines(ends[:, :, None], patterns[:, None])  # (T, C, P)
         at_pattern = overlaps.abs().amax(dim=-1) >= close

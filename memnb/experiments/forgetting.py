@@ -89,7 +89,7 @@ def _learn_in_turn(
     points = [score(memory)] if every_step else []
     for task, task_steps in zip(tasks, steps, strict=True):
         for _ in range(task_steps):
-            memory.update(task.train_keys, task.train_values)
+            write(memory, task.train_keys, task.train_values, 1)
             if every_step:
                 points.append(score(memory))
         if not every_step:

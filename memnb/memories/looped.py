@@ -57,7 +57,17 @@ class LoopedMemory:
 
     def __call__(self, queries: torch.Tensor) -> torch.Tensor:
         queries = _validate.finite("queries", self._split("queries", queries))
-        return torch.stack([m(q) for m, q in zip(self.memories, queries, strict=True)])
+        reads = []
+        for memory, q in zip(self.memories, queries, strict=True):
+            out = _validate.read_value(type(memory).__name__, memory(q), q)
+            if reads and out.shape != reads[0].shape:
+                raise _validate.ProtocolValueError(
+                    f"{type(memory).__name__}.__call__(queries) returned shape "
+                    f"{tuple(out.shape)} for trial {len(reads)} but {tuple(reads[0].shape)} "
+                    f"for trial 0, with queries of shape {tuple(q.shape)}; expected one shape"
+                )
+            reads.append(out)
+        return torch.stack(reads)
 
     def state_size(self) -> int:
         """Floats one trial holds: that of each wrapped memory, which must all agree."""
