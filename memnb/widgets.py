@@ -261,7 +261,10 @@ def _png(fig: Figure) -> bytes:
     from PIL import Image as PILImage
 
     raw = io.BytesIO()
-    fig.savefig(raw, format="png", dpi=GRID_DPI)
+    # Labels outside the canvas are kept, as in the notebook's own figures; a figure with a
+    # layout engine has none there, and is not laid out twice.
+    tight = {"bbox_inches": "tight"} if fig.get_layout_engine() is None else {}
+    fig.savefig(raw, format="png", dpi=GRID_DPI, **tight)
     plt.close(fig)
     raw.seek(0)
     with PILImage.open(raw) as image:
