@@ -396,7 +396,7 @@ class _Explorer(widgets.VBox):
                 children.append(self._stack(rest, here))
             else:
                 png = self._pngs[self._key(self._values(here))]
-                layout = widgets.Layout(max_width="100%", height="auto")
+                layout = widgets.Layout(max_width="100%", height="auto", margin="0")
                 children.append(widgets.Image(value=png, format="png", layout=layout))
         stack = widgets.Stack(children, selected_index=self._controls[name].index)
         link = widgets.jsdlink((self._controls[name], "index"), (stack, "selected_index"))
