@@ -179,9 +179,11 @@ chromium:
 	echo "$$warn (apt-get install chromium failed)" >&2
 
 # Every page of the built book in headless Chromium (screenshots in $(BUILD)/screenshots/,
-# counts in $(BUILD)/reports/browser.json), and a tiny broken book the checks must reject.
+# counts in $(BUILD)/reports/browser.json), a tiny broken book the checks must reject, and
+# every explorer switching to its stored figures offline, from file:// and over HTTP.
 browser: setup widgets chromium
-	$(PY) -m pytest -q -rs tests/browser/test_book_pages.py tests/browser/test_broken_book.py
+	$(PY) -m pytest -q -rs tests/browser/test_book_pages.py tests/browser/test_broken_book.py \
+		tests/browser/test_static_explorers.py
 
 # Chapters run in a real JupyterLab, driven through Chromium; a slider must change the figure.
 test-lab: setup chromium

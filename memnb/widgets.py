@@ -3,13 +3,36 @@
 Each ``*_figure`` function runs one experiment and draws it with :mod:`memnb.plots`; the
 chapters call it once with its defaults, so the static page shows the figure. Each
 ``*_explorer`` puts that function behind controls, declared once (argument name ->
-control, in the ``*_CONTROLS`` mappings) and turned into widgets that draw the figure for
-the starting values at once and again whenever a control changes (:func:`explorer`).
+control, in the ``*_CONTROLS`` mappings).
+
+One explorer serves two pages, the saved HTML page without a kernel and a live notebook:
+
+- **Without a kernel** (the built book, any saved page): no Python runs when a control
+  moves, so the explorer draws, when it is made, a small grid of settings declared in
+  its ``*_GRID`` mapping (one or two controls, at most :data:`MAX_GRID_FIGURES`
+  figures, with the same ``*_figure`` function), and embeds them as PNG images in a
+  ``Stack``. The grid controls' ``index`` is linked to the stack in the page's own
+  JavaScript (``jsdlink``), so moving a control shows the precomputed figure for its
+  value, offline and from a ``file://`` URL. Only the grid controls are shown, so no
+  control in the page is inert, and a line under the explorer says what the page offers
+  and how to explore further (``make lab``, then open the chapter).
+- **In a live kernel** (JupyterLab): the explorer tracks its views (ipywidgets'
+  ``_view_count``). A frontend that shows it reports the view to the kernel, and the
+  kernel then swaps the grid for the explorer's full controls and an output area that
+  the Python observers redraw for any setting (:func:`explorer`); the controls start at
+  the grid's current setting, and a setting of the grid is shown from its stored image
+  at once. A page saved without a kernel never reports a view, so it keeps the grid.
+
+Either way the explorer shows one figure, for the setting of the controls it shows; the
+figure drawn statically above it, at the default setting, stays as the page's reference.
 """
 
 from __future__ import annotations
 
 import inspect
+import io
+import itertools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,7 +44,8 @@ from matplotlib.figure import Figure
 
 try:
     import ipywidgets as widgets
-    from IPython.display import display
+    import traitlets
+    from IPython.display import Image, display
 except ImportError as error:  # an optional dependency: the extra memnb[widgets]
     raise ImportError(
         f"memnb.widgets needs ipywidgets and IPython ({error}); install the extra: "
@@ -79,6 +103,11 @@ LEARNED = frozenset(
 # pair at a time; a write of N pairs is stable only while lr * (largest eigenvalue of K^T K)
 # < 2, and that eigenvalue grows with N (see the forgetting chapter).
 FORGETTING_LR = {"EpisodicMemory": 0.1, "DeltaRuleMemory": 0.0015}
+# The grid an explorer embeds for pages without a kernel: at most this many figures, each a
+# PNG of this resolution quantized to this many colours (about 10-25 kB; see _png).
+MAX_GRID_FIGURES = 12
+GRID_DPI = 90
+GRID_COLORS = 64
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,13 +121,27 @@ class _Control:
     ``check(name, value)`` raises a ``ValueError`` naming ``name`` when the control cannot
     show ``value``; ``widget(value, start)`` builds it at ``value`` (``start``: the
     starting values of all controls); ``connect(widget, built)`` makes it follow the
-    other widgets (most controls follow none).
+    other widgets (most controls follow none). For a page without a kernel,
+    ``grid_widget(values, value)`` builds a control that offers only ``values`` (its
+    ``index`` picks a precomputed figure), and ``follow(name, values, start)`` is the
+    value the control takes, off the grid, when the grid controls are at ``values``.
     """
 
     label: str
 
     def connect(self, widget: widgets.ValueWidget, built: Mapping[str, widgets.ValueWidget]):
         pass
+
+    def grid_widget(self, values: Sequence[object], value: object) -> widgets.ValueWidget:
+        options = [(_shown(v), v) for v in values]
+        return widgets.Dropdown(options=options, value=value, description=self.label)
+
+    def follow(self, name: str, values: Mapping[str, object], start: Mapping[str, object]):
+        return start[name]
+
+    def order(self, values: Sequence[object]) -> list[object]:
+        """``values`` in the order the control offers them."""
+        return sorted(values)
 
 
 @dataclass(frozen=True)
@@ -112,6 +155,9 @@ class _Menu(_Control):
 
     def widget(self, value: object, start: Mapping[str, object]) -> widgets.ValueWidget:
         return widgets.Dropdown(options=list(self.options), value=value, description=self.label)
+
+    def order(self, values: Sequence[object]) -> list[object]:
+        return [option for option in self.options if option in values]
 
 
 @dataclass(frozen=True)
@@ -130,6 +176,10 @@ class _Slider(_Control):
         return kind(
             value=value, min=self.low, max=self.high, step=self.step, description=self.label
         )
+
+    def grid_widget(self, values: Sequence[object], value: object) -> widgets.ValueWidget:
+        options = [(_shown(v), v) for v in values]
+        return widgets.SelectionSlider(options=options, value=value, description=self.label)
 
 
 @dataclass(frozen=True)
@@ -187,6 +237,15 @@ class _LearningRate(_LogSlider):
 
         built["memory"].observe(on_memory, names="value")
 
+    def follow(self, name: str, values: Mapping[str, object], start: Mapping[str, object]):
+        """As the live slider: the memory's default (None: it has none), or the starting
+        value while the memory is the starting one."""
+        default = self.default(values)
+        if default is None:
+            return None
+        kept = values["memory"] == start["memory"] and start[name] is not None
+        return start[name] if kept else default
+
 
 def _bounded(name: str, value: object, low: float, high: float) -> float:
     """``value`` if it is a number in ``[low, high]`` (an int when both bounds are ints)."""
@@ -199,11 +258,35 @@ def _bounded(name: str, value: object, low: float, high: float) -> float:
     return number
 
 
+def _shown(value: object) -> str:
+    """How a grid control labels ``value``: numbers in short form (0.05, 1e-03, 64)."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _png(fig: Figure) -> bytes:
+    """``fig`` as a small PNG (:data:`GRID_DPI`, :data:`GRID_COLORS` colours); closes it."""
+    from PIL import Image as PILImage
+
+    raw = io.BytesIO()
+    # Labels outside the canvas are kept, as in the notebook's own figures; a figure with a
+    # layout engine has none there, and is not laid out twice.
+    tight = {"bbox_inches": "tight"} if fig.get_layout_engine() is None else {}
+    fig.savefig(raw, format="png", dpi=GRID_DPI, **tight)
+    plt.close(fig)
+    raw.seek(0)
+    with PILImage.open(raw) as image:
+        small = image.convert("RGB").quantize(GRID_COLORS, method=PILImage.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    small.save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
 def explorer(draw: Callable[..., object], controls: dict[str, widgets.ValueWidget]) -> widgets.VBox:
     """Controls above an output area; ``draw(**values)`` makes a figure for the values.
 
     A disabled control passes None. The figure for the initial values is drawn at once,
-    so the area is never empty, and again whenever a control's value changes.
+    so the area is never empty, and again whenever a control's value changes. This is
+    the live form of every explorer of the book; it needs a kernel.
     """
     _validate.callable_("draw", draw, "a function that returns a figure")
     if not isinstance(controls, dict) or not controls:
@@ -217,31 +300,197 @@ def explorer(draw: Callable[..., object], controls: dict[str, widgets.ValueWidge
                 f"got {type(control).__name__}"
             )
 
-    def redraw(**values: object) -> None:
-        shown = {name: None if controls[name].disabled else v for name, v in values.items()}
+    def show(**shown: object) -> None:
         fig = draw(**shown)
         display(fig)
         plt.close(fig)
+
+    return _live(show, controls)
+
+
+def _live(show: Callable[..., None], controls: dict[str, widgets.ValueWidget]) -> widgets.VBox:
+    """Controls above an output area in which ``show(**values)`` displays the figure for
+    the controls' values (a disabled control passes None), now and on every change."""
+
+    def redraw(**values: object) -> None:
+        show(**{name: None if controls[name].disabled else v for name, v in values.items()})
 
     out = widgets.interactive_output(redraw, controls)
     row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
     return widgets.VBox([row, out])
 
 
+class _Explorer(widgets.VBox):
+    """An explorer for pages with and without a kernel (see the module's docstring).
+
+    ``draw(**values)`` makes the figure for the values of the ``declared`` controls, which
+    start at ``start``; ``grid`` names the one or two controls the page without a kernel
+    offers and their values (the starting value is added where it is missing), at most
+    :data:`MAX_GRID_FIGURES` figures in all. Made without a view, it shows the grid
+    controls, the figure of their setting and a line on what the page offers; once a
+    frontend with a kernel shows it (or :meth:`live` is called), the full controls and a
+    live output. ``grid_cpu_seconds`` (kept in the page's widget state, so that a book
+    build can report it) is the CPU time the kernel spent drawing the grid.
+    """
+
+    grid_cpu_seconds = traitlets.Float(0.0).tag(sync=True)
+
+    def __init__(
+        self,
+        draw: Callable[..., Figure],
+        declared: Mapping[str, _Control],
+        start: Mapping[str, object],
+        grid: Mapping[str, Sequence[object]],
+    ) -> None:
+        if not 1 <= len(grid) <= 2 or not set(grid) <= set(declared):
+            raise ValueError(
+                f"grid must name one or two of the controls {list(declared)}, got {list(grid)}"
+            )
+        for name, control in declared.items():
+            control.check(name, start[name])
+        axes = {}
+        for name, values in grid.items():
+            for value in values:
+                declared[name].check(f"grid[{name!r}]", value)
+            axes[name] = declared[name].order({*values, start[name]})
+        count = len(list(itertools.product(*axes.values())))
+        if count > MAX_GRID_FIGURES:
+            raise ValueError(
+                f"grid {axes} has {count} settings; an explorer embeds at most "
+                f"{MAX_GRID_FIGURES} figures"
+            )
+        self._draw, self._declared, self._start, self._axes = draw, declared, start, axes
+        clock = time.process_time()
+        self._pngs = {}
+        for point in itertools.product(*axes.values()):
+            values = self._values(dict(zip(axes, point, strict=True)))
+            self._pngs[self._key(values)] = _png(draw(**values))
+        self._controls = {
+            name: declared[name].grid_widget(values, start[name]) for name, values in axes.items()
+        }
+        for control in self._controls.values():
+            control.add_class("memnb-grid-control")
+        self._links: list[widgets.Widget] = []
+        self._figures = self._stack(list(axes), {})
+        self._note = widgets.HTML(self._static_note(), layout=widgets.Layout(margin="0 0 1em 0"))
+        self._note.add_class("memnb-explorer-note")
+        row = widgets.HBox(list(self._controls.values()))
+        row.layout.flex_flow = "row wrap"
+        super().__init__([row, self._figures, self._note], _view_count=0)
+        self.grid_cpu_seconds = time.process_time() - clock
+        self.add_class("memnb-explorer")
+        self.observe(self._on_view, names="_view_count")
+
+    def _values(self, chosen: Mapping[str, object]) -> dict[str, object]:
+        """Every control's value (as drawn) at the grid setting ``chosen``."""
+        values = {**self._start, **chosen}
+        for name, control in self._declared.items():
+            if name not in chosen:
+                values[name] = control.follow(name, values, self._start)
+        return values
+
+    def _key(self, values: Mapping[str, object]) -> tuple:
+        return tuple(values[name] for name in self._declared)
+
+    def _stack(self, names: list[str], chosen: dict[str, object]) -> widgets.Stack:
+        """The figures of the grid below ``chosen``, one stack per control in ``names``,
+        its ``selected_index`` linked in the page to the control's ``index``."""
+        name, rest = names[0], names[1:]
+        children = []
+        for value in self._axes[name]:
+            here = {**chosen, name: value}
+            if rest:
+                children.append(self._stack(rest, here))
+            else:
+                png = self._pngs[self._key(self._values(here))]
+                layout = widgets.Layout(max_width="100%", height="auto", margin="0")
+                children.append(widgets.Image(value=png, format="png", layout=layout))
+        stack = widgets.Stack(children, selected_index=self._controls[name].index)
+        link = widgets.jsdlink((self._controls[name], "index"), (stack, "selected_index"))
+        self._links.append(link)
+        return stack
+
+    def _static_note(self) -> str:
+        axes = [
+            f"{self._declared[name].label} ({len(values)} choices)"
+            if isinstance(self._declared[name], _Menu)
+            else f"{self._declared[name].label} ({', '.join(_shown(v) for v in values)})"
+            for name, values in self._axes.items()
+        ]
+        fixed = [
+            f"{control.label} {_shown(self._start[name])}"
+            for name, control in self._declared.items()
+            if name not in self._axes
+            and not isinstance(control, _LearningRate)
+            and self._start[name] is not None
+        ]
+        rates = [c.label for c in self._declared.values() if isinstance(c, _LearningRate)]
+        if rates:
+            fixed.append(f"each memory's {rates[0]}")
+        return (
+            f"<small>Without a kernel, this page offers {len(self._pngs)} precomputed "
+            f"figures: {' × '.join(axes)}, at {', '.join(fixed) or 'the starting values'}. "
+            "To explore any setting, run <code>make lab</code> and open this chapter."
+            "</small>"
+        )
+
+    def _on_view(self, change: dict) -> None:
+        if change["new"]:
+            self.live()
+
+    def live(self) -> None:
+        """Swap the grid for the full controls and a live output (once; a frontend with a
+        kernel calls it when it shows the explorer), starting at the grid's setting."""
+        if self._figures is None:
+            return
+        values = self._values({name: c.value for name, c in self._controls.items()})
+        built = {name: c.widget(values[name], values) for name, c in self._declared.items()}
+        for name, control in self._declared.items():
+            control.connect(built[name], built)
+
+        def show(**shown: object) -> None:
+            png = self._pngs.get(self._key(shown))
+            display(Image(png if png is not None else _png(self._draw(**shown))))
+
+        box = _live(show, built)
+        self._note.value = (
+            "<small>The kernel draws the figure for any setting (the HTML book offers "
+            f"{len(self._pngs)}, precomputed).</small>"
+        )
+        static, self._figures = [self._links, self._controls, self._figures], None
+        self.children = [box, self._note]
+        for widget in _descendants(static):
+            widget.close()
+
+
+def _descendants(roots: list) -> list[widgets.Widget]:
+    """The widgets in ``roots`` (widgets, lists or dicts of them) and all their children."""
+    found, todo = [], list(roots)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+        elif isinstance(item, widgets.Widget) and item not in found:
+            found.append(item)
+            todo.extend(getattr(item, "children", ()))
+    return found
+
+
 def _explore(
-    draw: Callable[..., Figure], declared: Mapping[str, _Control], start: dict[str, object]
+    draw: Callable[..., Figure],
+    declared: Mapping[str, _Control],
+    start: dict[str, object],
+    grid: Mapping[str, Sequence[object]],
 ) -> widgets.VBox:
-    """:func:`explorer` of ``draw`` with the ``declared`` controls, starting at ``start``
-    (an explorer's arguments: its ``locals()`` before it binds any other name).
+    """The explorer of ``draw`` with the ``declared`` controls, starting at ``start`` (an
+    explorer's arguments: its ``locals()`` before it binds any other name), and the
+    ``grid`` of settings it embeds for pages without a kernel (:class:`_Explorer`).
 
     Each starting value must be one the control offers (a ``ValueError`` names it).
     """
-    for name, control in declared.items():
-        control.check(name, start[name])
-    built = {name: control.widget(start[name], start) for name, control in declared.items()}
-    for name, control in declared.items():
-        control.connect(built[name], built)
-    return explorer(draw, built)
+    return _Explorer(draw, declared, start, grid)
 
 
 MEMORY_MENU = _Menu("memory", list(FAMILIES))  # the menu of memories most explorers offer
@@ -267,6 +516,9 @@ ADAPTATION_CONTROLS = {
     "dim": _Menu("dim", [8, 16, 32, 64, 128, 256]),
     "steps": _Slider("steps", 1, 50),
 }
+
+# The page without a kernel: each memory at its own learning rate.
+ADAPTATION_GRID = {"memory": list(ADAPTATION_MEMORIES)}
 
 
 def adaptation_figure(
@@ -300,7 +552,7 @@ def adaptation_explorer(
     Choosing another memory resets the learning rate to that memory's default; the
     slider is disabled for the Hebbian memory, which has none.
     """
-    return _explore(adaptation_figure, ADAPTATION_CONTROLS, locals())
+    return _explore(adaptation_figure, ADAPTATION_CONTROLS, locals(), ADAPTATION_GRID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,6 +567,9 @@ FORGETTING_CONTROLS = {
     "steps_b": _Slider("steps B", 1, 100),
     "lr": _LearningRate(low=-4, high=0, default=lambda values: FORGETTING_LR.get(values["memory"])),
 }
+
+# The page without a kernel: each memory, with as many and with more writes of task B.
+FORGETTING_GRID = {"memory": list(FAMILIES), "steps_b": [20, 50]}
 
 
 def forgetting_figure(
@@ -373,7 +628,7 @@ def forgetting_explorer(
     Choosing another memory resets the learning rate to that memory's value in
     :data:`FORGETTING_LR`; the slider is disabled for the memories without one.
     """
-    return _explore(forgetting_figure, FORGETTING_CONTROLS, locals())
+    return _explore(forgetting_figure, FORGETTING_CONTROLS, locals(), FORGETTING_GRID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,6 +640,9 @@ CAPACITY_CONTROLS = {
     "dim": _Menu("dim", [8, 16, 32, 64, 128]),
     "steps": _Slider("steps", 1, 100),
 }
+
+# The page without a kernel: each memory after one and after five writes.
+CAPACITY_GRID = {"memory": list(FAMILIES), "steps": [1, 5]}
 
 
 def capacity_figure(
@@ -416,7 +674,7 @@ def capacity_explorer(
     memory: str = "EpisodicMemory", max_items: int = 512, dim: int = 64, steps: int = 5
 ) -> widgets.VBox:
     """Explore capture capacity: memory type, largest N, dimension and number of writes."""
-    return _explore(capacity_figure, CAPACITY_CONTROLS, locals())
+    return _explore(capacity_figure, CAPACITY_CONTROLS, locals(), CAPACITY_GRID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,6 +686,9 @@ COMPLETION_CONTROLS = {
     "kind": _Menu("cue", ["flip", "mask"]),
     "dim": _Menu("dim", [50, 100, 200]),
 }
+
+# The page without a kernel: each network below and above the classical capacity.
+COMPLETION_GRID = {"memory": list(NETWORKS), "load": [0.1, 0.2]}
 
 
 def completion_figure(
@@ -460,7 +721,7 @@ def completion_explorer(
     memory: str = "HopfieldMemory", load: float = 0.1, kind: str = "flip", dim: int = 100
 ) -> widgets.VBox:
     """Explore pattern completion: memory type, load, kind of corruption, dimension."""
-    return _explore(completion_figure, COMPLETION_CONTROLS, locals())
+    return _explore(completion_figure, COMPLETION_CONTROLS, locals(), COMPLETION_GRID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,6 +734,9 @@ SEQUENCES_CONTROLS = {
     "tau": _LogSlider("tau", -2, 0),
     "length": _Slider("list length", 4, 32),
 }
+
+# The page without a kernel: both models on each memory.
+SEQUENCES_GRID = {"model": ["chain", "context"], "memory": list(FAMILIES)}
 
 
 def sequences_figure(
@@ -507,7 +771,7 @@ def sequences_explorer(
 ) -> widgets.VBox:
     """Explore the lag-CRP of the models: model, memory, context drift rho, choice
     temperature tau and list length."""
-    return _explore(sequences_figure, SEQUENCES_CONTROLS, locals())
+    return _explore(sequences_figure, SEQUENCES_CONTROLS, locals(), SEQUENCES_GRID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +784,9 @@ KEYS_CONTROLS = {
     "nonlinearity": _Menu("f", list(NONLINEARITIES)),
     "steps": _Slider("writes", 1, 50),
 }
+
+# The page without a kernel: each nonlinearity of the value.
+KEYS_GRID = {"nonlinearity": list(NONLINEARITIES)}
 
 
 def keys_figure(
@@ -572,7 +839,7 @@ def keys_explorer(
     steps: int = 20,
 ) -> widgets.VBox:
     """Explore key recall: memory, context dimension, rank of W_K, nonlinearity, writes."""
-    return _explore(keys_figure, KEYS_CONTROLS, locals())
+    return _explore(keys_figure, KEYS_CONTROLS, locals(), KEYS_GRID)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -584,6 +851,9 @@ DIMENSIONS_CONTROLS = {
     "token_dim": _Menu("token dim", [16, 32, 64, 128, 256]),
     "memory_dim": _Menu("memory dim", [16, 32, 64, 128, 256]),
 }
+
+# The page without a kernel: each design of the value projection.
+DIMENSIONS_GRID = {"design": list(DESIGNS)}
 
 
 def dimensions_figure(
@@ -616,4 +886,4 @@ def dimensions_explorer(
     memory_dim: int = 16,
 ) -> widgets.VBox:
     """Explore embedding dimensions: memory type, value-projection design, both dimensions."""
-    return _explore(dimensions_figure, DIMENSIONS_CONTROLS, locals())
+    return _explore(dimensions_figure, DIMENSIONS_CONTROLS, locals(), DIMENSIONS_GRID)

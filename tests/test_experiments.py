@@ -321,6 +321,7 @@ def test_adaptation_figure():
 
 def test_adaptation_explorer_shows_one_figure(monkeypatch):
     import ipywidgets
+    from IPython.display import Image
     from matplotlib.figure import Figure
 
     from memnb import widgets
@@ -329,12 +330,14 @@ def test_adaptation_explorer_shows_one_figure(monkeypatch):
     monkeypatch.setattr(widgets, "display", lambda *objs, **kw: shown.extend(objs), raising=False)
     box = widgets.adaptation_explorer(dim=8, steps=2)
     assert isinstance(box, ipywidgets.VBox)
-    outputs = [w for w in box.children if isinstance(w, ipywidgets.Output)]
+    box.live()
+    live = box.children[0]
+    outputs = [w for w in live.children if isinstance(w, ipywidgets.Output)]
     assert len(outputs) == 1
-    controls = [c for w in box.children if isinstance(w, ipywidgets.Box) for c in w.children]
+    controls = [c for w in live.children if isinstance(w, ipywidgets.Box) for c in w.children]
     assert {c.description for c in controls} >= {"memory", "lr", "dim", "steps"}
     # Outside a kernel a figure reaches either display() or the Output's own list.
-    figures = [obj for obj in shown if isinstance(obj, Figure)] + list(outputs[0].outputs)
+    figures = [obj for obj in shown if isinstance(obj, Figure | Image)] + list(outputs[0].outputs)
     assert len(figures) == 1
 
 
@@ -388,7 +391,8 @@ def test_adaptation_explorer_learning_rate_follows_the_memory(monkeypatch):
 
     monkeypatch.setattr(widgets, "display", lambda *objs, **kw: None, raising=False)
     box = widgets.adaptation_explorer("DeltaRuleMemory", dim=8, steps=2)
-    controls = {c.description: c for c in box.children[0].children}
+    box.live()
+    controls = {c.description: c for c in box.children[0].children[0].children}
     assert controls["lr"].value == pytest.approx(1 / 8)
     assert not controls["lr"].disabled
     controls["memory"].value = "MatrixAssociativeMemory"

@@ -501,13 +501,22 @@ def test_forgetting_explorer_controls(monkeypatch):
         widgets, "forgetting_figure", lambda *a, **kw: drawn.append((a, kw)) or _figure()
     )
     box = widgets.forgetting_explorer("DeltaRuleMemory", n_train_a=8, steps_b=5)
-    assert isinstance(box, ipywidgets.VBox) and len(drawn) == 1
-    controls = {c.description: c for c in box.children[0].children}
+    grid = len(widgets.FAMILIES) * 3  # steps_b: 20, 50 and the starting 5
+    assert isinstance(box, ipywidgets.VBox) and len(drawn) == grid
+    box.live()
+    assert len(drawn) == grid  # the starting setting is one of the grid's
+    controls = {c.description: c for c in box.children[0].children[0].children}
     assert set(controls) == {"memory", "kind", "pairs A", "pairs B", "steps A", "steps B", "lr"}
     assert controls["lr"].value == pytest.approx(widgets.FORGETTING_LR["DeltaRuleMemory"])
-    assert drawn[0][1]["n_train_a"] == 8 and drawn[0][1]["steps_b"] == 5
+    assert drawn[0][1]["n_train_a"] == 8 and {kw["steps_b"] for _, kw in drawn} == {5, 20, 50}
+    # The grid draws each memory at the learning rate the live slider would give it.
+    rates = {kw["memory"]: kw["lr"] for _, kw in drawn}
+    assert rates == {**dict.fromkeys(widgets.FAMILIES), **widgets.FORGETTING_LR}
     controls["memory"].value = "MatrixAssociativeMemory"
-    assert controls["lr"].disabled and drawn[-1][1]["lr"] is None
+    assert controls["lr"].disabled and len(drawn) == grid  # on the grid: not redrawn
+    controls["pairs A"].value = 9
+    assert len(drawn) == grid + 1 and drawn[-1][1]["lr"] is None
+    assert drawn[-1][1]["n_train_a"] == 9
     controls["memory"].value = "EpisodicMemory"
     assert not controls["lr"].disabled and controls["lr"].value == pytest.approx(0.1)
 

@@ -1,7 +1,8 @@
 """Print what the book build and the checks of ``make test`` measured (``_build/reports/``).
 
 ``python tools/report.py build SECONDS`` records the whole-book time of the build that just
-finished and prints every chapter's execution time (``tools/execute_book.py`` wrote them).
+finished and prints every chapter's execution time (``tools/execute_book.py`` wrote them)
+and what the explorers' precomputed grids cost (``tools/explorer_grids.py``).
 ``python tools/report.py summary`` prints the summary that ends ``make test``: the
 chapters executed and validated by nbval, the pages, figures and links checked in
 Chromium, the JupyterLab, fresh-clone and clean-install runs, the whole-book time and the
@@ -16,6 +17,8 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import explorer_grids
 
 REPORTS = Path(__file__).resolve().parent.parent / "_build" / "reports"
 
@@ -40,6 +43,7 @@ def build(seconds: float) -> None:
         f"\n{len(chapters)} chapters, {sum(chapters.values()):.1f} s of execution in all, run "
         f"{execution['jobs']} at a time; whole book executed and built in {seconds:.0f} s"
     )
+    print(explorer_grids.report(REPORTS.parent / "html"))
 
 
 def summary() -> None:

@@ -230,6 +230,8 @@ def explorer_png(box) -> str | None:
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_and_its_slider_redraws(browser, lab, report, chapter):
+    from playwright.sync_api import Error as PlaywrightError
+
     name = f"{chapter}.ipynb"
     context = browser.new_context(viewport=VIEWPORT)
     try:
@@ -258,7 +260,11 @@ def test_chapter_runs_and_its_slider_redraws(browser, lab, report, chapter):
         not_run = [i + 1 for i, p in enumerate(prompts) if not p[1:-2].isdigit()]
         assert not not_run, f"chapter {name} in JupyterLab: code cells {not_run} did not run"
 
+        # An explorer turns live (full controls, an output the kernel redraws) once the
+        # kernel hears that JupyterLab shows it, which may come after the last cell.
         boxes = page.locator(".jp-Notebook .widget-vbox:has(.widget-output img)")
+        with contextlib.suppress(PlaywrightError):
+            boxes.first.wait_for(timeout=REDRAW_TIMEOUT_MS)
         assert boxes.count() > 0, f"chapter {name} in JupyterLab: no explorer shows a figure"
         # Pin the explorer: once redrawn it may no longer match the selector above.
         boxes.last.evaluate("(box) => box.setAttribute('data-explorer-under-test', '')")
