@@ -11,7 +11,8 @@ Every ratio is measured in this one run. All runs use one torch thread by defaul
 loop's small operations run on one core anyway, so the ratio measures batching alone,
 and on a machine shared with other work torch's multi-threaded kernels slow down by
 unpredictable factors (``--threads`` changes it). ``--quick`` keeps the sizes of the ratios and
-times each run once (after a small warm-up) and the growth at fewer sizes; it is meant
+times each run once (after a small warm-up), times the loop over ``QUICK_LOOP`` of its
+trials and scales its time to all of them, and the growth at fewer sizes; it is meant
 to run while the book builds. The Markdown goes to stdout and to ``--out``; the JSON,
 with every number, next to it (same name, ``.json``).
 
@@ -33,6 +34,7 @@ import growth
 import trials
 from _timing import machine, set_threads
 
+QUICK_LOOP = 16  # looped trials timed by --quick (of Sizes.trials), their time scaled
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "_build" / "benchmarks.md"
 
 
@@ -62,6 +64,7 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
         full_warmup=not quick,
         protocols=sizes.protocols,
         memories=sizes.memories,
+        loop_sample=QUICK_LOOP if quick else None,
     )
     items = None
     if sizes.by_items or (sizes.by_items is None and not quick):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import math
 from functools import partial
@@ -520,3 +521,20 @@ def test_slot_memory_steps_with_a_fused_kernel_where_there_is_one(optimizer, mon
     memory.update(keys, values), fallback.update(keys, values)
     # The fused and the default step differ only by float rounding.
     torch.testing.assert_close(memory(keys), fallback(keys), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_slot_memory_writes_the_gradient_step_autograd_would_take(dtype):
+    """EpisodicMemory's write sets the gradients in closed form; autograd agrees."""
+    memory = memnb.EpisodicMemory(16, 20, beta=2.0, trials=3, value_dim=8, seed=1, dtype=dtype)
+    reference = copy.deepcopy(memory)
+    gen = torch.Generator().manual_seed(0)
+    keys = torch.randn(3, 7, 16, generator=gen, dtype=dtype)
+    values = torch.randn(3, 7, 8, generator=gen, dtype=dtype)
+    for _ in range(5):
+        loss = memory.update(keys, values)
+        expected = reference._autograd_write(keys, values).detach()
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(loss, expected, **tol)
+    torch.testing.assert_close(memory.slot_keys, reference.slot_keys, **tol)
+    torch.testing.assert_close(memory.slot_values, reference.slot_values, **tol)
