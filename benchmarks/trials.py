@@ -233,8 +233,8 @@ def table(rows: list[dict]) -> str:
         sample = f" ({timed} trials timed)" if timed < r["trials"] else ""
         lines.append(
             f"| {r['protocol']} | {r['memory']} | {r['trials']} | {r['batched_s']:.3f} | "
-            f"{r['looped_s']:.3f}{sample} | **{r['ratio']:.1f}x** | {r['batched_ms_per_trial']:.2f} | "
-            f"{r['loop_adds_ms_per_trial']:.2f} | {verdict} |"
+            f"{r['looped_s']:.3f}{sample} | **{r['ratio']:.1f}x** | "
+            f"{r['batched_ms_per_trial']:.2f} | {r['loop_adds_ms_per_trial']:.2f} | {verdict} |"
         )
     return "\n".join(lines)
 
