@@ -538,3 +538,21 @@ def test_slot_memory_writes_the_gradient_step_autograd_would_take(dtype):
     torch.testing.assert_close(loss, expected, **tol)
     torch.testing.assert_close(memory.slot_keys, reference.slot_keys, **tol)
     torch.testing.assert_close(memory.slot_values, reference.slot_values, **tol)
+
+
+def test_a_memory_alone_loads_no_frames_figures_or_widgets():
+    """``import memnb`` and a memory cost torch alone; experiments add pandas, not plots."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "matplotlib", "seaborn", "scipy", "ipywidgets")
+    code = (
+        "import sys, torch, memnb\n"
+        "memnb.EpisodicMemory(8, trials=2).update(torch.randn(2, 3, 8), torch.randn(2, 3, 8))\n"
+        f"print(*[m for m in {heavy!r} if m in sys.modules])\n"
+        "from memnb.experiments import capacity\n"
+        "capacity(memnb.DeltaRuleMemory, (2, 4), trials=2, dim=4)\n"
+        f"print(*[m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines() == ["", "pandas"]
