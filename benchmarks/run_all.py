@@ -15,8 +15,8 @@ and on a machine shared with other work torch's multi-threaded kernels slow down
 unpredictable factors (``--threads`` changes it). ``--quick`` keeps the sizes of the ratios,
 times each run once (after a small warm-up), times the loop over ``QUICK_LOOP`` of its
 trials and scales its time to all of them, measures the growth at fewer sizes and leaves
-out the explorers; it is meant to run while the book builds. The Markdown goes to stdout and to ``--out``; the JSON,
-with every number, next to it (same name, ``.json``).
+out the explorers; it is meant to run while the book builds. The Markdown goes to stdout
+and to ``--out``; the JSON, with every number, next to it (same name, ``.json``).
 
 Run: ``python benchmarks/run_all.py [--quick] [--out _build/benchmarks.md]``.
 """
