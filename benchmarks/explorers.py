@@ -18,15 +18,11 @@ import argparse
 import inspect
 import time
 
-import matplotlib
+import matplotlib.pyplot as plt
+from _timing import machine, set_threads
+from IPython.core.pylabtools import print_figure
 
-matplotlib.use("Agg")  # no window: the figure is rendered to PNG, as in a notebook
-
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-from _timing import machine, set_threads  # noqa: E402
-from IPython.core.pylabtools import print_figure  # noqa: E402
-
-from memnb import plots, widgets  # noqa: E402
+from memnb import plots, widgets
 
 TARGET = 0.5  # seconds: the longest a redraw should take
 EXPLORERS = (

@@ -132,25 +132,28 @@ class EpisodicMemory(BatchedMemory):
         on the slot keys and values; return the per-trial MSE ``(T,)``.
 
         The gradients autograd would find, written out: with ``R = W V_s``, ``W =
-        softmax(q K_s^T)`` and ``dR = 2 (R - v) / (N d_v)``, the slot values get ``W^T dR``
-        and the slot keys ``G^T q`` with ``G = W * (dR V_s^T - c)``, where ``c`` is the
-        row sum of ``W * (dR V_s^T)``, which equals ``dR . R`` row by row (an N x d
-        product instead of another N x S one). The shift by ``-c`` rides in the matrix
-        product (``baddbmm``), so the softmax's backward costs one elementwise product.
-        The matrix products are autograd's (three of N x S x d); the results differ from
-        autograd's by float rounding only.
+        softmax(c k K_s^T)`` (``c = beta / sqrt(dim)``) and ``dR = 2 (R - v) / (N d_v)``,
+        the slot values get ``W^T dR`` and the slot keys ``c G^T k`` with ``G = W * (dR
+        V_s^T - s)``, where ``s`` is the row sum of ``W * (dR V_s^T)``, which equals ``dR .
+        R`` row by row (an N x d product instead of another N x S one). The scale ``c``
+        multiplies the S x d slot keys and their gradient, not the N x d keys, and the
+        slots enter the products transposed once into contiguous S x d copies, the layout
+        in which ``bmm`` is fastest. The matrix products are autograd's (three of N x S x
+        d); the results differ from autograd's by float rounding only.
         """
-        q = k * (self.beta / math.sqrt(self.key_dim))
-        weights = torch.softmax(q @ self.slot_keys.transpose(-2, -1), dim=-1)  # (T, N, S)
-        read = weights @ self.slot_values
-        diff = read - v
-        per_trial = diff.pow(2).mean(dim=(-2, -1))
-        d_read = diff.mul_(2.0 / (v.shape[-2] * v.shape[-1]))
-        shift = (d_read * read).sum(dim=-1, keepdim=True)  # (T, N, 1)
-        d_scores = torch.baddbmm(-shift, d_read, self.slot_values.transpose(-2, -1))
-        d_scores.mul_(weights)
-        self.slot_values.grad = weights.transpose(-2, -1) @ d_read
-        self.slot_keys.grad = d_scores.transpose(-2, -1) @ q
+        c = self.beta / math.sqrt(self.key_dim)
+        scaled_keys = self.slot_keys.transpose(-2, -1).contiguous().mul_(c)  # (T, d, S)
+        weights = torch.softmax(torch.bmm(k, scaled_keys), dim=-1)  # (T, N, S)
+        read = torch.bmm(weights, self.slot_values)
+        diff = read.sub(v)
+        size = v.shape[-2] * v.shape[-1]
+        per_trial = torch.linalg.vector_norm(diff, dim=(-2, -1)).square_().div_(size)
+        d_read = diff.mul_(2.0 / size)
+        shift = torch.linalg.vecdot(d_read, read).unsqueeze_(-1)  # (T, N, 1)
+        values_t = self.slot_values.transpose(-2, -1).contiguous()
+        d_scores = torch.bmm(d_read, values_t).sub_(shift).mul_(weights)
+        self.slot_values.grad = torch.bmm(weights.transpose(-2, -1), d_read)
+        self.slot_keys.grad = torch.bmm(d_scores.transpose(-2, -1), k).mul_(c)
         return per_trial
 
     def _autograd_write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
