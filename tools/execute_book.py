@@ -57,7 +57,8 @@ def execution_order(notebooks: list[Path]) -> list[Path]:
     """The notebooks that ask to start first, then the others, each in ``_toc.yml`` order.
 
     With several kernels at once, a long notebook that started last would finish alone
-    while the other cores idle; the Performance appendix, the longest, asks to start first.
+    while the other cores idle; the capacity chapter, the longest, and the Performance
+    appendix, the next longest after it in the order of the book, ask to start first.
     """
     return sorted(notebooks, key=lambda path: not starts_first(path))
 
