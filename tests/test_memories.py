@@ -556,3 +556,36 @@ def test_a_memory_alone_loads_no_frames_figures_or_widgets():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.splitlines() == ["", "pandas"]
+
+
+@pytest.mark.parametrize("design", ["learned", "frozen", "readout"])
+def test_projecting_memory_writes_the_gradient_step_autograd_would_take(design):
+    memory = memnb.ProjectingEpisodicMemory(
+        12, 6, 20, beta=2.0, trials=3, value_projection=design, seed=1, dtype=torch.float64
+    )
+    reference = copy.deepcopy(memory)
+    gen = torch.Generator().manual_seed(0)
+    keys = torch.randn(3, 7, 12, generator=gen, dtype=torch.float64)
+    values = torch.randn(3, 7, 12, generator=gen, dtype=torch.float64)
+    for _ in range(5):
+        loss = memory.update(keys, values)
+        expected = reference._autograd_write(keys, values).detach()
+    torch.testing.assert_close(loss, expected, rtol=1e-10, atol=1e-12)
+    for (name, mine), theirs in zip(memory.named_parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12, msg=name)
+
+
+def test_a_subclass_that_changes_the_loss_alone_is_differentiated_by_autograd():
+    class Penalised(memnb.EpisodicMemory):
+        def _loss(self, k, v):
+            return super()._loss(k, v) + self.slot_values.pow(2).mean(dim=(-2, -1))
+
+    assert memnb.EpisodicMemory(4)._closed_form()
+    assert memnb.ProjectingEpisodicMemory(6, 4)._closed_form()
+    memory = Penalised(4, 5, trials=2, seed=0)
+    assert not memory._closed_form()
+    reference = copy.deepcopy(memory)
+    keys = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(0))
+    memory.update(keys, keys)
+    reference._autograd_write(keys, keys)
+    torch.testing.assert_close(memory.slot_values, reference.slot_values)
