@@ -147,12 +147,10 @@ class EpisodicMemory(BatchedMemory):
         """The read of keys ``(T, N, d)`` as :meth:`_read` makes it, with what its gradients
         need: ``(c, weights (T, N, S), read (T, N, d_v))``, ``c = beta / sqrt(dim)``.
 
-        The scale ``c`` multiplies the S x d slot keys, not the N x d keys, and the slots
-        enter the product transposed once into a contiguous copy, the layout in which
-        ``bmm`` is fastest.
+        The scale ``c`` multiplies the S x d slot keys, not the N x d keys.
         """
         scale = self.beta / math.sqrt(self.key_dim)
-        scaled_keys = self.slot_keys.transpose(-2, -1).contiguous().mul_(scale)  # (T, d, S)
+        scaled_keys = (self.slot_keys * scale).transpose(-2, -1)  # (T, d, S)
         weights = torch.softmax(torch.bmm(k, scaled_keys), dim=-1)
         return scale, weights, torch.bmm(weights, self.slot_values)
 
@@ -174,7 +172,7 @@ class EpisodicMemory(BatchedMemory):
         from autograd's by float rounding only.
         """
         shift = torch.linalg.vecdot(d_read, read).unsqueeze_(-1)  # (T, N, 1)
-        values_t = self.slot_values.transpose(-2, -1).contiguous()
+        values_t = self.slot_values.transpose(-2, -1)
         d_scores = torch.bmm(d_read, values_t).sub_(shift).mul_(weights)
         self.slot_values.grad = torch.bmm(weights.transpose(-2, -1), d_read)
         self.slot_keys.grad = torch.bmm(d_scores.transpose(-2, -1), k).mul_(scale)
