@@ -1,8 +1,9 @@
 """Achieved FLOP/s of the book's largest capacity sweep against plain ``torch.matmul``.
 
 The sweep is the largest run of the capacity chapter: ``EpisodicMemory`` with 100 slots,
-N = 4, 8, ..., 512 pairs, read after 1, 5, 20 and 50 writes, 16 trials, d = 64. Its
-matrix-product FLOPs are counted by :func:`costs.capacity_flops` (50 writes and 4 scored
+N = 4, 8, ..., 512 pairs, read after 1, 5, 20 and 100 writes, 8 trials, d = 64 (the
+slot budgets' sweep of that chapter, at its 100 slots). Its
+matrix-product FLOPs are counted by :func:`costs.capacity_flops` (100 writes and 4 scored
 reads per N). The reference does the same number of FLOPs with nothing but batched
 ``torch.matmul`` of the shape that dominates the sweep, ``(T, N, d) @ (T, d, S)`` for
 each N, in the same process and with the same threads. The ratio achieved / matmul is
@@ -24,7 +25,7 @@ from costs import capacity_flops, read_flops, score_flops, write_flops
 import memnb
 from memnb.experiments import capacity
 
-SWEEP = dict(n_items=(4, 8, 16, 32, 64, 128, 256, 512), steps=(1, 5, 20, 50), trials=16, dim=64)
+SWEEP = dict(n_items=(4, 8, 16, 32, 64, 128, 256, 512), steps=(1, 5, 20, 100), trials=8, dim=64)
 SLOTS = 100
 
 

@@ -6,14 +6,17 @@
    exponents next to the ones the FLOP count predicts, and why they differ or agree.
 3. Achieved FLOP/s of the book's largest capacity sweep against plain ``torch.matmul``
    of the same shapes and FLOPs (:mod:`flops`).
+4. Every explorer's redraw at its default settings, in CPU seconds (:mod:`explorers`),
+   against the target of half a second.
 
 Every ratio is measured in this one run. All runs use one torch thread by default: the
 loop's small operations run on one core anyway, so the ratio measures batching alone,
 and on a machine shared with other work torch's multi-threaded kernels slow down by
-unpredictable factors (``--threads`` changes it). ``--quick`` keeps the sizes of the ratios and
-times each run once (after a small warm-up) and the growth at fewer sizes; it is meant
-to run while the book builds. The Markdown goes to stdout and to ``--out``; the JSON,
-with every number, next to it (same name, ``.json``).
+unpredictable factors (``--threads`` changes it). ``--quick`` keeps the sizes of the ratios,
+times each run once (after a small warm-up), times the loop over ``QUICK_LOOP`` of its
+trials and scales its time to all of them, measures the growth at fewer sizes and leaves
+out the explorers; it is meant to run while the book builds. The Markdown goes to stdout
+and to ``--out``; the JSON, with every number, next to it (same name, ``.json``).
 
 Run: ``python benchmarks/run_all.py [--quick] [--out _build/benchmarks.md]``.
 """
@@ -28,11 +31,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import explorers
 import flops
 import growth
 import trials
 from _timing import machine, set_threads
 
+QUICK_LOOP = 16  # looped trials timed by --quick (of Sizes.trials), their time scaled
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "_build" / "benchmarks.md"
 
 
@@ -48,6 +53,7 @@ class Sizes:
     d_range: tuple[int, ...] | None = None
     sweep: dict = field(default_factory=lambda: dict(flops.SWEEP))
     by_items: bool | None = None  # capacity one N at a time; None: unless quick
+    explorers: tuple[str, ...] | None = None  # None: every explorer, unless quick
 
 
 def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None) -> dict:
@@ -62,6 +68,7 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
         full_warmup=not quick,
         protocols=sizes.protocols,
         memories=sizes.memories,
+        loop_sample=QUICK_LOOP if quick else None,
     )
     items = None
     if sizes.by_items or (sizes.by_items is None and not quick):
@@ -80,13 +87,17 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
         d_range=sizes.d_range or (growth.QUICK_D_RANGE if quick else growth.D_RANGE),
     )
     growth_s, lap = time.perf_counter() - lap, time.perf_counter()
+    trials_s = lap - start - growth_s
     speed = flops.measure(repeats, sizes.sweep, warmup=not quick)
+    flops_s, lap = time.perf_counter() - lap, time.perf_counter()
+    names = sizes.explorers if sizes.explorers is not None else ((), explorers.EXPLORERS)[not quick]
+    redraws = explorers.measure(names) if names else None
     end = time.perf_counter()
     return dict(
         quick=quick,
         machine=machine(),
         seconds=end - start,
-        section_seconds=dict(trials=lap - start - growth_s, growth=growth_s, flops=end - lap),
+        section_seconds=dict(trials=trials_s, growth=growth_s, flops=flops_s, explorers=end - lap),
         trials=dict(
             settings={name: p.settings for name, p in sizes.protocols.items()},
             target=trials.TARGET,
@@ -97,6 +108,7 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
         ),
         growth=costs,
         flops=speed,
+        explorers=redraws,
     )
 
 
@@ -158,8 +170,36 @@ def markdown(report: dict) -> str:
         f"{speed['sweep']['trials']} trials, d = {speed['sweep']['dim']}; matrix-product FLOPs "
         "counted from the code (see `benchmarks/costs.py`).",
         flops.table(speed),
+        "## 4. Explorers: redraw at default settings",
+        (
+            "Each explorer's drawing function at the explorer's defaults (its first draw), "
+            "with the figure rendered to PNG as a notebook shows it; the fastest of two, in "
+            f"CPU seconds of one thread. Target: under {explorers.TARGET} s.\n\n"
+            + explorers.table(report["explorers"])
+            if report["explorers"]
+            else "Not run with `--quick`."
+        ),
+        "## Summary",
+        summary(report),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def summary(report: dict) -> str:
+    """The two headline numbers: the largest sweep's share of the matmul rate, and the
+    slowest explorer's redraw."""
+    lines = [
+        f"- largest sweep: {report['flops']['ratio']:.2f} of the FLOP rate of torch.matmul "
+        "on its own shapes"
+    ]
+    if report["explorers"]:
+        slowest = max(report["explorers"], key=lambda r: r["seconds"])
+        under = sum(r["seconds"] < explorers.TARGET for r in report["explorers"])
+        lines.append(
+            f"- explorers: {under} of {len(report['explorers'])} redraw in under "
+            f"{explorers.TARGET} s; slowest {slowest['explorer']} ({slowest['seconds']:.2f} s)"
+        )
+    return "\n".join(lines)
 
 
 def write(report: dict, out: Path) -> str:

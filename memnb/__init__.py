@@ -2,9 +2,9 @@
 
 Every memory follows one protocol: ``update(keys, values)`` writes once and
 ``memory(queries)`` reads. Shapes are ``(N, d)``, or ``(T, N, d)`` for ``trials=T``.
-``memnb.battery`` profiles any memory; it, ``memnb.plots`` and ``memnb.widgets`` load on
-first use (matplotlib with them; ``memnb.widgets`` also needs ipywidgets, installed with
-the extra ``memnb[widgets]``).
+The memories load with the package (torch alone); every other module loads on first use
+(``memnb.experiments`` with pandas, ``memnb.plots`` and ``memnb.widgets`` with matplotlib,
+seaborn and ipywidgets), so a script that only runs a memory pays for none of them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import claims, data, experiments, metrics, summaries, theory, tuning
 from ._validate import LowPrecisionRead, ProtocolError
 from .memories import (
     AttentionMemory,
@@ -69,6 +68,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("battery", "plots", "widgets"):
+    lazy = ("battery", "claims", "data", "experiments", "metrics", "plots", "summaries")
+    if name in (*lazy, "theory", "tuning", "widgets"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'memnb' has no attribute {name!r}")

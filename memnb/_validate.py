@@ -7,10 +7,12 @@ import math
 from collections.abc import Callable, Iterable
 from itertools import pairwise
 from numbers import Integral, Real
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import pandas as pd
 import torch
+
+if TYPE_CHECKING:  # pandas loads with the first frame checked, not with the memories
+    import pandas as pd
 
 Item = TypeVar("Item")
 
@@ -195,6 +197,8 @@ def accepts(factory: object, name: str) -> bool:
 
 def require_columns(frame: object, columns: Iterable[str], name: str = "frame") -> pd.DataFrame:
     """Check that the argument ``name`` is a DataFrame holding the ``columns``; return it."""
+    import pandas as pd
+
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas.DataFrame, got {type(frame).__name__}")
     missing = [c for c in columns if c not in frame.columns]

@@ -16,6 +16,7 @@ are only kept, so the same code runs in a plain Python session.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import numbers
 from collections.abc import Callable
@@ -83,13 +84,29 @@ def _same(a: object, b: object) -> bool:
     return nan or (type(a) is type(b) and a == b)
 
 
+GLUE_PREFIX = "application/papermill.record/"  # myst-nb's prefix of glued, hidden outputs
+
+
 def _myst_glue() -> Callable[[str, object], None]:
-    """myst-nb's ``glue`` without display, or a function that keeps nothing outside the book."""
-    try:
-        from myst_nb import glue
-    except ImportError:
+    """myst-nb's ``glue`` without display, or a function that keeps nothing outside the book.
+
+    The output is the one ``myst_nb.glue(name, value, display=False)`` makes (the tests
+    compare them), written here because importing myst-nb imports nbformat and with it
+    jsonschema's format checkers, which cost every chapter more than a second.
+    """
+    if importlib.util.find_spec("myst_nb") is None:
         return lambda name, value: None
-    return lambda name, value: glue(name, value, display=False)
+    return _glue
+
+
+def _glue(name: str, value: object) -> None:
+    """Publish ``value``'s display data under ``name``, hidden, as myst-nb's glue does."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 class _Table(pd.DataFrame):

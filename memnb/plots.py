@@ -218,18 +218,46 @@ def _finite_band(
     every trial is finite; return those rows (the caller marks where the curve stops)."""
     finite = group.groupby(x)[y].transform(lambda s: bool(np.isfinite(s).all()))
     shown = group[finite.astype(bool)]
-    sns.lineplot(
-        data=shown,
-        x=x,
-        y=y,
-        errorbar=BAND,
-        color=colour,
-        label=label,
-        ax=ax,
-        marker=marker,
-        markersize=markersize,
-    )
+    line = dict(color=colour, label=label, marker=marker, markersize=markersize)
+    linear = ax.get_xscale() == ax.get_yscale() == "linear"
+    if linear and pd.api.types.is_numeric_dtype(shown[x]):
+        _mean_and_band(ax, shown, x, y, **line)
+    else:  # seaborn averages in the axes' scale and places categories: let it
+        sns.lineplot(data=shown, x=x, y=y, errorbar=BAND, ax=ax, **line)
     return shown
+
+
+def _mean_and_band(ax: Axes, data: pd.DataFrame, x: str, y: str, **line: object) -> None:
+    """What ``sns.lineplot(data=data, x=x, y=y, errorbar=BAND, ax=ax, **line)`` draws on
+    linear axes with numeric ``x``, without the cost of seaborn's general machinery
+    (about ten times the drawing itself; the tests compare the pixels of both).
+
+    As seaborn does: the rows sorted by ``x`` then ``y``, the mean of ``y`` and its
+    :data:`BAND` at each ``x`` (the raw points when no ``x`` repeats), one line with
+    white-edged markers, the band filled at alpha 0.2 in the line's colour, the axis
+    labels set to the column names where empty, and a legend when the axes have
+    labelled artists.
+    """
+    if data.empty:
+        return
+    data = data.sort_values([x, y])
+    values = data.groupby(x, sort=True)[y]
+    repeated = data[x].value_counts().max() > 1
+    xs = np.asarray(list(values.groups), dtype=float)
+    if repeated:
+        means = values.mean().to_numpy(dtype=float)
+        band = np.array([BAND(v) for _, v in values], dtype=float).reshape(-1, 2)
+    else:
+        xs, means = data[x].to_numpy(dtype=float), data[y].to_numpy(dtype=float)
+    (drawn,) = ax.plot(xs, means, markeredgewidth=0.75, markeredgecolor="w", **line)
+    if repeated:
+        ax.fill_between(xs, band[:, 0], band[:, 1], color=drawn.get_color(), alpha=0.2)
+    if not ax.get_xlabel():
+        ax.set_xlabel(x, visible=any(t.get_visible() for t in ax.get_xticklabels()))
+    if not ax.get_ylabel():
+        ax.set_ylabel(y, visible=any(t.get_visible() for t in ax.get_yticklabels()))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
 
 
 def _groups(frame: pd.DataFrame, hue: str | None) -> list[tuple[object, pd.DataFrame]]:

@@ -17,6 +17,7 @@ from memnb.experiments import _protocol
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import costs  # noqa: E402
+import explorers  # noqa: E402
 import growth  # noqa: E402
 import run_all  # noqa: E402
 import trials  # noqa: E402
@@ -38,6 +39,7 @@ TINY = run_all.Sizes(
     n_range=(2, 4, 8),
     d_range=(4, 8),
     sweep=dict(n_items=(2, 4), steps=(1, 2), trials=2, dim=4),
+    explorers=("adaptation",),
 )
 
 
@@ -135,6 +137,7 @@ def test_report_is_written_as_markdown_and_json(report, tmp_path):
         "trials",
         "growth",
         "flops",
+        "explorers",
     }
     assert len(saved["trials"]["rows"]) == len(report["trials"]["rows"])
     assert saved["trials"]["settings"]["capacity"]["n_items"] == [2, 4]
@@ -165,3 +168,30 @@ def test_scoring_capacity_reads_in_groups_of_trials_changes_no_number(monkeypatc
     whole = _protocol.score(reads, values, 5)
     monkeypatch.setattr(_protocol, "SCORE_BYTES", 1)  # groups of two or three trials
     assert _protocol.score(reads, values, 5).equals(whole)
+
+
+def test_explorers_are_timed_at_their_defaults(report):
+    (row,) = report["explorers"]
+    assert row["explorer"] == "adaptation" and row["seconds"] > 0
+    assert row["settings"] == explorers.defaults("adaptation")
+    assert row["settings"]["memory"] == "EpisodicMemory"
+    text = run_all.markdown(report)
+    assert "## 4. Explorers" in text and f"| {row['seconds']:.2f} |" in text
+    assert f"{report['flops']['ratio']:.2f} of the FLOP rate" in text
+    assert "slowest adaptation" in text
+
+
+def test_every_explorer_of_the_widgets_is_benchmarked():
+    import memnb.widgets
+
+    names = {n[: -len("_explorer")] for n in dir(memnb.widgets) if n.endswith("_explorer")}
+    assert names == set(explorers.EXPLORERS)
+
+
+def test_quick_loops_are_timed_over_a_sample_and_scaled():
+    p = TINY_PROTOCOLS["adaptation"]
+    row = trials.measure_pair(p, trials.MEMORIES["DeltaRuleMemory"], 8, 1, False, loop_sample=4)
+    assert row["looped_trials_timed"] == 4
+    assert row["looped_s"] == pytest.approx(2 * row["looped_timed_s"])
+    assert row["ratio"] == pytest.approx(row["looped_s"] / row["batched_s"])
+    assert "(4 trials timed)" in trials.table([dict(row, protocol="a", memory="m")])

@@ -50,10 +50,11 @@ def test_notebooks_that_ask_start_first_and_the_rest_keep_their_order(tmp_path):
     assert order == ["b", "e", "a", "c", "d"]
 
 
-def test_the_book_starts_with_its_performance_appendix():
+def test_the_book_starts_with_its_longest_chapters():
     order = execute_book.execution_order(toc.notebooks(ROOT))
-    assert order[0].stem == "performance"
-    assert order[1:] == [p for p in toc.notebooks(ROOT) if p.stem != "performance"]
+    first = ("capacity", "performance")
+    assert [p.stem for p in order[:2]] == list(first)
+    assert order[2:] == [p for p in toc.notebooks(ROOT) if p.stem not in first]
 
 
 def test_the_cell_timeout_is_the_books(tmp_path):
@@ -154,3 +155,32 @@ def test_references_of_a_chapter_changed_since_the_build_are_refused(tmp_path):
         nbval_references.write_references(book, tmp_path / "references", [])
     with pytest.raises(SystemExit):
         nbval_references.main([str(book), str(tmp_path / "references"), "--skip", "nope"])
+
+
+def test_every_chapter_reports_its_kernel_cpu_by_what_its_cells_do(tmp_path):
+    cells = ("import math", "sum(i * i for i in range(10**6))", "x = 1")
+    book = _book(tmp_path, {"one": cells})
+    assert execute_book.execute_all(book, jobs=1)
+    report = json.loads((book / execute_book.REPORT).read_text(encoding="utf-8"))
+    split = report["cpu_seconds"]["chapters/one"]
+    assert set(split) == {"kernel", *execute_book.KINDS}
+    assert split["kernel"] > 0 and split["experiments"] > 0
+    assert split["figures"] == 0 == split["glue"]
+
+
+def test_cells_are_classified_by_what_they_do():
+    image = {"output_type": "display_data", "metadata": {}, "data": {"image/png": ""}}
+    glued = {"output_type": "display_data", "metadata": {}}
+    glued["data"] = {"application/papermill.record/text/plain": "1"}
+    table = {"output_type": "execute_result", "execution_count": 1, "metadata": {}}
+    table["data"] = {"text/plain": "frame"}
+    hidden = _code("claims.check('x', True)")
+    hidden.metadata["tags"] = ["remove-cell"]
+    assert execute_book.kind(_code("import torch\nx = 1")) == "imports"
+    assert execute_book.kind(_code("ax = plots.curve(frame)", image)) == "figures"
+    assert execute_book.kind(_code("claims.glue(n=1)", glued)) == "glue"
+    assert execute_book.kind(hidden) == "glue"
+    assert (
+        execute_book.kind(_code("frame = capacity(memory)\nframe.head()", table)) == "experiments"
+    )
+    assert execute_book.kind(_code("%time 1")) == "experiments"

@@ -94,3 +94,48 @@ def test_capacity_ranking_keeps_a_given_order_and_checks_its_table():
         plots.capacity_ranking(table.assign(setting="tuned"))
     with pytest.raises(ValueError, match="low"):
         plots.capacity_ranking(table.drop(columns="low"))
+
+
+def _pixels(draw) -> np.ndarray:
+    """The RGBA pixels of a small figure on which ``draw(ax)`` drew."""
+    import matplotlib.pyplot as plt
+
+    plots.set_theme()
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=60)
+    draw(ax)
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba()).copy()
+    plt.close(fig)
+    return pixels
+
+
+@pytest.mark.parametrize("case", ["trials", "one per x", "unlabelled", "labelled axes"])
+def test_mean_and_band_draws_what_seaborn_draws(case):
+    """The curves of capacity and learning figures skip seaborn's machinery; the pixels
+    must be seaborn's."""
+    import seaborn as sns
+
+    gen = np.random.default_rng(0)
+    frame = pd.DataFrame({"n_items": np.repeat([4, 8, 16, 32], 6), "accuracy": gen.random(24)})
+    if case == "one per x":
+        frame = frame.drop_duplicates("n_items")
+    label = None if case == "unlabelled" else "curve"
+    second = frame.assign(accuracy=frame["accuracy"] / 2)
+    line = dict(marker="o", markersize=4)
+
+    def ours(ax):
+        if case == "labelled axes":
+            ax.set_ylabel("recall")
+        plots._mean_and_band(ax, frame, "n_items", "accuracy", color="C0", label=label, **line)
+        plots._mean_and_band(ax, second, "n_items", "accuracy", color="C1", label="2", **line)
+
+    def seaborns(ax):
+        if case == "labelled axes":
+            ax.set_ylabel("recall")
+        for data, colour, name in ((frame, "C0", label), (second, "C1", "2")):
+            sns.lineplot(
+                data=data, x="n_items", y="accuracy", errorbar=plots.BAND, ax=ax,
+                color=colour, label=name, **line,
+            )  # fmt: skip
+
+    assert np.array_equal(_pixels(ours), _pixels(seaborns))

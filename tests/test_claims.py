@@ -109,3 +109,19 @@ def test_long_glued_names_may_wrap_at_their_underscores_in_html():
     assert "steps_\u200bclustered_\u200bMatrixAssociativeMemory_\u200b100 = 0.5" in html
     assert "steps_clustered_MatrixAssociativeMemory_100 = 0.5" in repr(claims.table())
     assert claims.table()["measured"].iloc[0].count("\u200b") == 0  # the values are unchanged
+
+
+def test_glued_values_are_the_outputs_of_myst_nbs_glue():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    from myst_nb import glue
+
+    InteractiveShell.instance()
+    for value in (34.5, 3, "text", float("nan")):
+        with capture_output() as ours:
+            Claims().glue(x=value)
+        with capture_output() as theirs:
+            glue("x", value, display=False)
+        assert len(ours.outputs) == len(theirs.outputs) == 1
+        assert ours.outputs[0].data == theirs.outputs[0].data
+        assert ours.outputs[0].metadata == theirs.outputs[0].metadata

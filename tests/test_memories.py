@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import math
 from functools import partial
@@ -520,3 +521,71 @@ def test_slot_memory_steps_with_a_fused_kernel_where_there_is_one(optimizer, mon
     memory.update(keys, values), fallback.update(keys, values)
     # The fused and the default step differ only by float rounding.
     torch.testing.assert_close(memory(keys), fallback(keys), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_slot_memory_writes_the_gradient_step_autograd_would_take(dtype):
+    """EpisodicMemory's write sets the gradients in closed form; autograd agrees."""
+    memory = memnb.EpisodicMemory(16, 20, beta=2.0, trials=3, value_dim=8, seed=1, dtype=dtype)
+    reference = copy.deepcopy(memory)
+    gen = torch.Generator().manual_seed(0)
+    keys = torch.randn(3, 7, 16, generator=gen, dtype=dtype)
+    values = torch.randn(3, 7, 8, generator=gen, dtype=dtype)
+    for _ in range(5):
+        loss = memory.update(keys, values)
+        expected = reference._autograd_write(keys, values).detach()
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(loss, expected, **tol)
+    torch.testing.assert_close(memory.slot_keys, reference.slot_keys, **tol)
+    torch.testing.assert_close(memory.slot_values, reference.slot_values, **tol)
+
+
+def test_a_memory_alone_loads_no_frames_figures_or_widgets():
+    """``import memnb`` and a memory cost torch alone; experiments add pandas, not plots."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "matplotlib", "seaborn", "scipy", "ipywidgets")
+    code = (
+        "import sys, torch, memnb\n"
+        "memnb.EpisodicMemory(8, trials=2).update(torch.randn(2, 3, 8), torch.randn(2, 3, 8))\n"
+        f"print(*[m for m in {heavy!r} if m in sys.modules])\n"
+        "from memnb.experiments import capacity\n"
+        "capacity(memnb.DeltaRuleMemory, (2, 4), trials=2, dim=4)\n"
+        f"print(*[m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.splitlines() == ["", "pandas"]
+
+
+@pytest.mark.parametrize("design", ["learned", "frozen", "readout"])
+def test_projecting_memory_writes_the_gradient_step_autograd_would_take(design):
+    memory = memnb.ProjectingEpisodicMemory(
+        12, 6, 20, beta=2.0, trials=3, value_projection=design, seed=1, dtype=torch.float64
+    )
+    reference = copy.deepcopy(memory)
+    gen = torch.Generator().manual_seed(0)
+    keys = torch.randn(3, 7, 12, generator=gen, dtype=torch.float64)
+    values = torch.randn(3, 7, 12, generator=gen, dtype=torch.float64)
+    for _ in range(5):
+        loss = memory.update(keys, values)
+        expected = reference._autograd_write(keys, values).detach()
+    torch.testing.assert_close(loss, expected, rtol=1e-10, atol=1e-12)
+    for (name, mine), theirs in zip(memory.named_parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12, msg=name)
+
+
+def test_a_subclass_that_changes_the_loss_alone_is_differentiated_by_autograd():
+    class Penalised(memnb.EpisodicMemory):
+        def _loss(self, k, v):
+            return super()._loss(k, v) + self.slot_values.pow(2).mean(dim=(-2, -1))
+
+    assert memnb.EpisodicMemory(4)._closed_form()
+    assert memnb.ProjectingEpisodicMemory(6, 4)._closed_form()
+    memory = Penalised(4, 5, trials=2, seed=0)
+    assert not memory._closed_form()
+    reference = copy.deepcopy(memory)
+    keys = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(0))
+    memory.update(keys, keys)
+    reference._autograd_write(keys, keys)
+    torch.testing.assert_close(memory.slot_values, reference.slot_values)

@@ -7,13 +7,17 @@ chapters one after another. Here each notebook of ``_toc.yml`` runs in its own k
 from its own folder, with the cell timeout of ``_config.yml``; those that ask for it in
 their metadata (``"memnb": {"execute_first": true}``) start first. The executed notebooks
 go into a new cache in ``BOOK/_build/.jupyter_cache`` (myst-nb's default place), with
-their times, which also go to ``_build/reports/execution.json``. If a chapter fails, its
+their times, which also go to ``_build/reports/execution.json``: each chapter's wall time,
+and the CPU seconds of its kernel split by what its cells do (:func:`kind`), read from the
+kernel process after every cell. CPU seconds do not grow when other work shares the
+machine, so they compare builds where wall times cannot. If a chapter fails, its
 traceback is printed, the exit status is 1 and nothing is cached.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -23,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+import psutil
 import toc
 import yaml
 from book_kernel import BookKernelManager
@@ -52,19 +57,84 @@ def execution_order(notebooks: list[Path]) -> list[Path]:
     """The notebooks that ask to start first, then the others, each in ``_toc.yml`` order.
 
     With several kernels at once, a long notebook that started last would finish alone
-    while the other cores idle; the Performance appendix, the longest, asks to start first.
+    while the other cores idle; the capacity chapter, the longest, and the Performance
+    appendix, the next longest after it in the order of the book, ask to start first.
     """
     return sorted(notebooks, key=lambda path: not starts_first(path))
 
 
-def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, float, str | None]:
-    """Execute one notebook in a new kernel from its folder: (notebook, seconds, error).
+KINDS = ("imports", "experiments", "figures", "glue")  # what a cell does (see kind)
+GLUED = "application/papermill.record/"  # the MIME prefix of myst-nb's glued outputs
+SHOWN = ("image/", "application/vnd.jupyter.widget-view+json")  # figures and widgets
+HIDDEN = {"remove-cell", "remove-input"}  # the tags of the cells that check claims
+
+
+def kind(cell: nbformat.NotebookNode) -> str:
+    """What an executed code cell does, one of :data:`KINDS`, in this order of precedence:
+    ``imports`` (it has an import statement), ``figures`` (it shows an image or a widget),
+    ``glue`` (it is hidden from the reader, as the cells that glue numbers and check
+    claims are, or all it shows is glued values), else ``experiments`` (the protocols,
+    their summaries and tables)."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:  # IPython syntax (a magic): judged by its outputs
+        tree = ast.Module(body=[], type_ignores=[])
+    if any(isinstance(node, ast.Import | ast.ImportFrom) for node in tree.body):
+        return "imports"
+    mimes = [m for out in cell.get("outputs", []) for m in out.get("data", {})]
+    if any(m.startswith(SHOWN) for m in mimes):
+        return "figures"
+    if HIDDEN & set(cell.metadata.get("tags", [])) or (
+        mimes and all(m.startswith(GLUED) for m in mimes)
+    ):
+        return "glue"
+    return "experiments"
+
+
+class KernelClock:
+    """CPU seconds (user and system, its children's included) of a client's kernel before
+    its first cell and after each cell, from nbclient's ``on_cell_execute`` and
+    ``on_cell_executed`` hooks."""
+
+    def __init__(self) -> None:
+        self.client: NotebookClient | None = None
+        self.start: float | None = None  # before the first cell: the kernel's own start
+        self.after: dict[int, float] = {}  # cell index -> kernel CPU seconds after it ran
+
+    def _used(self) -> float:
+        times = psutil.Process(self.client.km.provisioner.pid).cpu_times()
+        return times.user + times.system + times.children_user + times.children_system
+
+    def before_cell(self, **_: object) -> None:
+        if self.start is None:
+            self.start = self._used()
+
+    def after_cell(self, cell_index: int, **_: object) -> None:
+        self.after[cell_index] = self._used()
+
+    def split(self, notebook: nbformat.NotebookNode) -> dict[str, float]:
+        """CPU seconds by :func:`kind`, and ``kernel``: the kernel's start, before the
+        first cell (what every chapter pays before its own code runs)."""
+        seconds = dict.fromkeys(("kernel", *KINDS), 0.0)
+        seconds["kernel"] = before = self.start or 0.0
+        for index in sorted(self.after):
+            seconds[kind(notebook.cells[index])] += self.after[index] - before
+            before = self.after[index]
+        return seconds
+
+
+def execute(
+    path: Path, timeout: int | None
+) -> tuple[nbformat.NotebookNode, float, str | None, dict[str, float]]:
+    """Execute one notebook in a new kernel from its folder: (notebook, seconds, error,
+    CPU seconds of the kernel by what the cells do, :meth:`KernelClock.split`).
 
     The kernel is stopped at once after the last cell (``shutdown_kernel="immediate"``): a
     polite shutdown request sometimes went unanswered, and nbclient then waited 2.5 s
     before stopping the kernel anyway.
     """
     notebook = nbformat.read(path, as_version=4)
+    clock = KernelClock()
     client = NotebookClient(
         notebook,
         timeout=timeout,
@@ -72,13 +142,16 @@ def execute(path: Path, timeout: int | None) -> tuple[nbformat.NotebookNode, flo
         shutdown_kernel="immediate",
         record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
+        on_cell_execute=clock.before_cell,
+        on_cell_executed=clock.after_cell,
     )
+    clock.client = client
     start, error = time.perf_counter(), None
     try:
         client.execute()
     except (CellControlSignal, DeadKernelError) as failure:  # a failed cell, a timeout
         error = str(failure)
-    return notebook, time.perf_counter() - start, error
+    return notebook, time.perf_counter() - start, error, clock.split(notebook)
 
 
 def execute_all(book: Path, jobs: int) -> bool:
@@ -95,12 +168,14 @@ def execute_all(book: Path, jobs: int) -> bool:
     if failed:
         return False
     cache = get_cache(str(book / CACHE))
-    times = {}
-    for path, (notebook, seconds, _) in zip(notebooks, results, strict=True):
+    times, cpu = {}, {}
+    for path, (notebook, seconds, _, split) in zip(notebooks, results, strict=True):
         bundle = CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds})
         cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
-        times[path.relative_to(book).with_suffix("").as_posix()] = seconds
+        name = path.relative_to(book).with_suffix("").as_posix()
+        times[name], cpu[name] = seconds, split
     report = {"jobs": jobs, "seconds": time.perf_counter() - start, "chapters": times}
+    report["cpu_seconds"] = cpu
     (book / REPORT).parent.mkdir(parents=True, exist_ok=True)
     (book / REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return True

@@ -32,15 +32,31 @@ def load(name: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+KINDS = ("kernel", "imports", "experiments", "figures", "glue")  # tools/execute_book.py's
+
+
 def build(seconds: float) -> None:
     execution = load("execution.json")
-    chapters = execution["chapters"]
+    chapters, cpu = execution["chapters"], execution["cpu_seconds"]
     (REPORTS / "build.json").write_text(json.dumps({"seconds": seconds}) + "\n", encoding="utf-8")
-    print("\n| chapter | executed in (s) |\n|---|---:|")
-    for name, took in sorted(chapters.items(), key=lambda item: -item[1]):
-        print(f"| {name} | {took:.1f} |")
     print(
-        f"\n{len(chapters)} chapters, {sum(chapters.values()):.1f} s of execution in all, run "
+        "\n| chapter | executed in (s) | CPU (s) | "
+        + " | ".join(KINDS)
+        + " |\n|---|"
+        + "---:|" * (2 + len(KINDS))
+    )
+    for name, took in sorted(chapters.items(), key=lambda item: -item[1]):
+        split = cpu[name]
+        parts = " | ".join(f"{split[k]:.1f}" for k in KINDS)
+        print(f"| {name} | {took:.1f} | {sum(split.values()):.1f} | {parts} |")
+    total_cpu = sum(sum(split.values()) for split in cpu.values())
+    print(
+        "\nCPU: seconds of each chapter's kernel, by what its cells do (kernel: its start "
+        "before the first cell; see tools/execute_book.py)."
+    )
+    print(
+        f"\n{len(chapters)} chapters, {sum(chapters.values()):.1f} s of execution in all "
+        f"({total_cpu:.1f} s of CPU), run "
         f"{execution['jobs']} at a time; whole book executed and built in {seconds:.0f} s"
     )
     print(explorer_grids.report(REPORTS.parent / "html"))

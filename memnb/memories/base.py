@@ -91,6 +91,17 @@ def per_trial_mse(retrieved: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     return (retrieved - target).pow(2).mean(dim=(-2, -1))
 
 
+def mse_and_gradient(
+    output: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-trial MSE of ``output`` against ``target`` ``(T, N, d)``, ``(T,)``, and the
+    gradient of its sum over trials with respect to ``output``."""
+    diff = output.sub(target)
+    size = target.shape[-2] * target.shape[-1]
+    per_trial = torch.linalg.vector_norm(diff, dim=(-2, -1)).square_().div_(size)
+    return per_trial, diff.mul_(2.0 / size)
+
+
 def init_generator(seed: int | torch.Generator | None) -> torch.Generator | None:
     """A generator for a memory's random initial state (None: torch's global generator)."""
     if seed is None or isinstance(seed, torch.Generator):

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .. import _validate
-from .base import init_generator, per_trial_mse
+from .base import init_generator, mse_and_gradient, per_trial_mse
 from .slot import EpisodicMemory
 
 DESIGNS = ("learned", "frozen", "readout")
@@ -160,6 +160,30 @@ class ProjectingEpisodicMemory(EpisodicMemory):
         k = self._tokens("keys", keys)
         v = self._tokens("values", values, n=k.shape[-2])
         return self._unbatch(self._write(k, v).detach())
+
+    def _gradients(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Set the gradients of the summed :meth:`_loss` on the slots and the learned
+        projection (``P_V`` of ``"learned"``, ``R`` of ``"readout"``); return the loss.
+
+        Written out as in :class:`EpisodicMemory`: with ``dR`` the gradient at the read,
+        ``"learned"`` gives ``P_V`` the gradient ``-dR^T v``; ``"readout"`` gives ``R``
+        ``dY^T r`` and the read ``dY R``, where ``r`` is the read, ``Y = r R^T`` its tokens
+        and ``dY`` the gradient at them. The results differ from autograd's by float
+        rounding only.
+        """
+        keys = self._project_keys(k)
+        scale, weights, read = self._slot_read(keys)
+        if self.value_projection == "readout":
+            per_trial, d_tokens = mse_and_gradient(read @ self.readout.transpose(-2, -1), v)
+            self.readout.grad = d_tokens.transpose(-2, -1) @ read
+            d_read = d_tokens @ self.readout
+        else:
+            target = v @ self.value_proj.transpose(-2, -1)
+            per_trial, d_read = mse_and_gradient(read, target)
+            if self.value_projection == "learned":
+                self.value_proj.grad = -(d_read.transpose(-2, -1) @ v)
+        self._slot_backward(keys, scale, weights, read, d_read)
+        return per_trial
 
     def _loss(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         read = self._read(self._project_keys(k))

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .. import _validate
-from .base import BatchedMemory, init_generator, per_trial_mse
+from .base import BatchedMemory, init_generator, mse_and_gradient, per_trial_mse
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
@@ -117,6 +117,67 @@ class EpisodicMemory(BatchedMemory):
         return self._weights(q) @ self.slot_values
 
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if not self._closed_form():  # a loss or read without written-out gradients
+            return self._autograd_write(k, v)
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            per_trial = self._gradients(k, v)
+        self.optimizer.step()
+        return per_trial
+
+    def _closed_form(self) -> bool:
+        """Are ``_gradients`` those of ``_loss``? True when the class that defines the loss
+        also wrote out its gradients and the read is this class's; a subclass that
+        changes either alone is differentiated by autograd."""
+
+        def owner(name: str) -> type:
+            return next(c for c in type(self).__mro__ if name in vars(c))
+
+        return owner("_gradients") is owner("_loss") and owner("_read") is EpisodicMemory
+
+    def _gradients(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Set the gradients of the summed per-trial MSE of the read of ``k`` against ``v``
+        on the slot keys and values (:meth:`_slot_backward`); return the per-trial MSE."""
+        scale, weights, read = self._slot_read(k)
+        per_trial, d_read = mse_and_gradient(read, v)
+        self._slot_backward(k, scale, weights, read, d_read)
+        return per_trial
+
+    def _slot_read(self, k: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """The read of keys ``(T, N, d)`` as :meth:`_read` makes it, with what its gradients
+        need: ``(c, weights (T, N, S), read (T, N, d_v))``, ``c = beta / sqrt(dim)``.
+
+        The scale ``c`` multiplies the S x d slot keys, not the N x d keys.
+        """
+        scale = self.beta / math.sqrt(self.key_dim)
+        scaled_keys = (self.slot_keys * scale).transpose(-2, -1)  # (T, d, S)
+        weights = torch.softmax(torch.bmm(k, scaled_keys), dim=-1)
+        return scale, weights, torch.bmm(weights, self.slot_values)
+
+    def _slot_backward(
+        self,
+        k: torch.Tensor,
+        scale: float,
+        weights: torch.Tensor,
+        read: torch.Tensor,
+        d_read: torch.Tensor,
+    ) -> None:
+        """Set the slots' gradients from ``d_read``, the gradient of the loss at the read.
+
+        The gradients autograd would find, written out: with ``R = W V_s`` and ``W =
+        softmax(c k K_s^T)``, the slot values get ``W^T dR`` and the slot keys ``c G^T k``
+        with ``G = W * (dR V_s^T - s)``, where ``s`` is the row sum of ``W * (dR V_s^T)``,
+        which equals ``dR . R`` row by row (an N x d product instead of another N x S
+        one). The matrix products are autograd's (three of N x S x d); the results differ
+        from autograd's by float rounding only.
+        """
+        shift = torch.linalg.vecdot(d_read, read).unsqueeze_(-1)  # (T, N, 1)
+        values_t = self.slot_values.transpose(-2, -1)
+        d_scores = torch.bmm(d_read, values_t).sub_(shift).mul_(weights)
+        self.slot_values.grad = torch.bmm(weights.transpose(-2, -1), d_read)
+        self.slot_keys.grad = torch.bmm(d_scores.transpose(-2, -1), k).mul_(scale)
+
+    def _autograd_write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():  # a write is a gradient step, even inside no_grad()
             self.optimizer.zero_grad(set_to_none=True)
             per_trial = self._loss(k, v)
