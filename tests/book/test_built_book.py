@@ -216,22 +216,23 @@ def test_adaptation_page_has_figures():
     assert re.search(r"<img\b", html), "the adaptation chapter has no <img> figure"
 
 
-def test_adaptation_widget_state_holds_the_default_figure():
+def test_adaptation_widget_state_holds_the_explorer_figures():
+    # Without a kernel the explorer shows its grid of figures: PNG images stored in the
+    # page's widget state (memnb.widgets), one per setting of its memory menu.
     html = read_page(ADAPTATION)
     state = widget_state(html)
     assert state is not None, f"no {WIDGET_STATE} script in the adaptation chapter"
     assert WIDGET_VIEW in html, "the adaptation chapter has widget state but shows no widget"
-    models = state["state"].values()
-    outputs = [
-        output
-        for model in models
-        if model.get("model_name") == "OutputModel"
-        for output in model["state"].get("outputs", [])
+    images = [model for model in state["state"].values() if model["model_name"] == "ImageModel"]
+    pngs = [
+        buffer["data"]
+        for model in images
+        for buffer in model.get("buffers", [])
+        if buffer.get("path") == ["value"]
     ]
-    pngs = [o["data"]["image/png"] for o in outputs if "image/png" in o.get("data", {})]
-    assert pngs, (
-        "no Output widget in the adaptation chapter holds an image/png output, so its "
-        "figure cannot be shown without a kernel"
+    assert images and len(pngs) == len(images), (
+        f"the adaptation chapter's widget state has {len(images)} image widgets and "
+        f"{len(pngs)} stored images, so its explorer cannot be shown without a kernel"
     )
     for png in pngs:
         assert base64.b64decode(png).startswith(PNG_MAGIC)
