@@ -79,9 +79,9 @@ REPRS = (
     (re.compile(r"^(?:Name: .*, )?dtype: \w+$", re.M), "a table (a series printed as text)"),
     (re.compile(r"^\[\d+ rows x \d+ columns\]$", re.M), "a table (a frame printed as text)"),
     # A whole output that is a tuple or a dict of results, as a cell's last expression
-    # ``a, b`` or ``{...}`` shows them.
+    # ``a, b`` or ``{...}`` shows them (a table's text has tabs between its cells).
     (
-        re.compile(r"\A\s*(?:\((?:[^()]|\([^()]*\))*, .*\)|\{['\"\w][^:]*: .*\})\s*\Z", re.S),
+        re.compile(r"\A\s*(?:\((?:[^()\t]|\([^()\t]*\))*, [^\t]*\)|\{['\"\w][^:\t]*: [^\t]*\})\s*\Z"),
         "a table or a sentence (a tuple or dict printed as text)",
     ),
 )
