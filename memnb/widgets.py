@@ -802,11 +802,13 @@ def sequences_figure(
     the human curves are psifr's Morton2013 and PEERS sample data.
     """
     _validate.one_of("memory", memory, FAMILIES)
-    table = _computed(
+    crp = _computed(  # the simulation and its lag-CRP, which costs about as much again
         ("sequences", memory, model, length, trials, dim, rho, tau, seed),
-        lambda: free_recall(FAMILIES[memory], model, length, trials, dim, rho, tau, seed=seed),
+        lambda: lag_crp(
+            free_recall(FAMILIES[memory], model, length, trials, dim, rho, tau, seed=seed)
+        ),
     )
-    crps = {f"{model} model ({memory})": lag_crp(table)}
+    crps = {f"{model} model ({memory})": crp}
     crps.update({f"people, {study}": human_lag_crp(study) for study in HUMAN_STUDIES})
     title = f"{model} model, L={length}, rho={rho}, tau={tau}"
     return plots.lag_crp_curve(crps, title=title).figure
