@@ -47,8 +47,11 @@ def defaults(name: str) -> dict[str, object]:
 
 
 def redraw(name: str, settings: dict[str, object]) -> float:
-    """CPU seconds of one redraw of ``name``'s explorer with ``settings``."""
+    """CPU seconds of one redraw of ``name``'s explorer with ``settings``, its experiment
+    computed afresh (the drawing functions keep their last results; a reader who moves a
+    control to a new setting gets none of them)."""
     draw = getattr(widgets, f"{name}_figure")
+    widgets._RESULTS.clear()
     start = time.process_time()
     fig = draw(**settings)
     print_figure(fig, "png", bbox_inches="tight")

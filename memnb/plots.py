@@ -227,6 +227,19 @@ def _finite_band(
     return shown
 
 
+def _draws_plainly(ax: Axes, data: pd.DataFrame, x: str) -> bool:
+    """Does :func:`_mean_and_band` draw what seaborn's lineplot would, for one curve of
+    ``data`` against a numeric ``x`` on ``ax`` (linear axes, where seaborn averages)?"""
+    linear = ax.get_xscale() == ax.get_yscale() == "linear"
+    return linear and pd.api.types.is_numeric_dtype(data[x])
+
+
+def _as_seaborn_reads(data: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The rows of ``data`` that seaborn's lineplot averages, as it reads them: ``x`` and
+    ``y`` as float64, rows where either is missing left out."""
+    return data[[x, y]].dropna().astype(float)
+
+
 def _mean_and_band(ax: Axes, data: pd.DataFrame, x: str, y: str, **line: object) -> None:
     """What ``sns.lineplot(data=data, x=x, y=y, errorbar=BAND, ax=ax, **line)`` draws on
     linear axes with numeric ``x``, without the cost of seaborn's general machinery
@@ -350,18 +363,21 @@ def sweep_curve(
     ax = _axes(ax)
     names = [] if hue is None else list(frame[hue].drop_duplicates())
     known = hue == "memory" and set(names) <= set(MEMORY_COLOURS)
-    sns.lineplot(
-        data=frame,
-        x=x,
-        y=y,
-        hue=hue,
-        style=style,
-        palette={n: MEMORY_COLOURS[n] for n in names} if known else None,
-        errorbar=BAND,
-        marker="o",
-        markersize=4,
-        ax=ax,
-    )
+    line = dict(marker="o", markersize=4)
+    if hue is None and style is None and _draws_plainly(ax, frame, x):
+        _mean_and_band(ax, _as_seaborn_reads(frame, x, y), x, y, **line)
+    else:
+        sns.lineplot(
+            data=frame,
+            x=x,
+            y=y,
+            hue=hue,
+            style=style,
+            palette={n: MEMORY_COLOURS[n] for n in names} if known else None,
+            errorbar=BAND,
+            ax=ax,
+            **line,
+        )
     if y == "accuracy" and _has_chance(frame):
         _legend_with(ax, _chance_curve(ax, frame, x))
         nearest = (
@@ -715,10 +731,12 @@ def lag_crp_curve(
         _require(crp, ["lag", "prob"], f"crps[{name!r}]")
         near = crp[(crp["lag"].abs() <= max_lag) & (crp["lag"] != 0)]
         for side in (near[near["lag"] < 0], near[near["lag"] > 0]):
-            sns.lineplot(
-                data=side, x="lag", y="prob", color=colour, marker="o", errorbar=BAND, ax=ax,
-                label=name if side["lag"].iloc[0] > 0 else None,
-            )  # fmt: skip
+            label = name if side["lag"].iloc[0] > 0 else None
+            line = dict(color=colour, marker="o", label=label)
+            if _draws_plainly(ax, side, "lag"):
+                _mean_and_band(ax, _as_seaborn_reads(side, "lag", "prob"), "lag", "prob", **line)
+            else:
+                sns.lineplot(data=side, x="lag", y="prob", errorbar=BAND, ax=ax, **line)
     ax.set_xlabel("lag (serial positions from the previous recall)")
     ax.set_ylabel("conditional response probability")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -273,9 +273,69 @@ def lag_crp(table: pd.DataFrame) -> pd.DataFrame:
     ``subject, lag, prob, actual, possible``.
     """
     _validate.require_columns(table, PSIFR_COLUMNS, "table")
+    whole = _whole_list_lag_crp(table)
+    if whole is not None:
+        return whole
     from psifr import fr
 
     return fr.lag_crp(fr.merge_free_recall(table)).reset_index()
+
+
+def _whole_list_lag_crp(table: pd.DataFrame) -> pd.DataFrame | None:
+    """psifr's lag-CRP frame (as :func:`lag_crp` returns it) of a table in which every
+    subject studied one list, items named by their positions 1 .. L, and recalled each
+    item once (the tables :func:`memnb.experiments.free_recall` makes), counted as one
+    array program instead of psifr's loop over subjects and lists; None for any other
+    table. Each transition from item ``i`` counts as possible every lag to an item not
+    yet recalled, and as actual the lag it took (the tests compare it with psifr's)."""
+    kind = table["trial_type"]
+    study, recall = table[kind == "study"], table[kind == "recall"]
+    if len(study) + len(recall) != len(table) or len(study) != len(recall) or study.empty:
+        return None
+    if not all(pd.api.types.is_integer_dtype(table[c]) for c in ("subject", "list", "item")):
+        return None
+    subjects = np.unique(study["subject"].to_numpy())
+    trials, length = len(subjects), len(study) // len(subjects)
+    if trials * length != len(study) or table.groupby("subject")["list"].nunique().max() != 1:
+        return None
+    positions = np.tile(np.arange(1, length + 1), trials)
+    grids = []
+    for events in (study, recall):
+        events = events.sort_values(["subject", "position"], kind="stable")
+        if not (
+            np.array_equal(events["subject"].to_numpy(), np.repeat(subjects, length))
+            and np.array_equal(events["position"].to_numpy(), positions)
+        ):
+            return None
+        grids.append(events["item"].to_numpy().reshape(trials, length))
+    studied, recalled = grids
+    if not np.array_equal(studied, positions.reshape(trials, length)):
+        return None
+    if not np.array_equal(np.sort(recalled, axis=1), studied):
+        return None
+    lags = 2 * length - 1  # -(L-1) .. L-1
+    actual = np.zeros((trials, lags), dtype=np.int64)
+    possible = np.zeros((trials, lags), dtype=np.int64)
+    rows = np.arange(trials)
+    left = np.ones((trials, length), dtype=bool)  # items not yet recalled
+    for t in range(length - 1):
+        here, there = recalled[:, t], recalled[:, t + 1]
+        left[rows, here - 1] = False
+        np.add.at(actual, (rows, there - here + length - 1), 1)
+        trial, item = np.nonzero(left)  # item: 0-based, so its lag is item + 1 - here
+        np.add.at(possible, (trial, item + 1 - here[trial] + length - 1), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = actual / possible
+    frame = pd.DataFrame(
+        {
+            "subject": np.repeat(subjects, lags),
+            "lag": np.tile(np.arange(-(length - 1), length, dtype=np.int64), trials),
+            "prob": prob.ravel(),
+            "actual": actual.ravel(),
+            "possible": possible.ravel(),
+        }
+    )
+    return frame.reset_index()
 
 
 def crp_at(crp: pd.DataFrame, lags: Sequence[int] = (-1, 1)) -> pd.Series:

@@ -33,12 +33,14 @@ import inspect
 import io
 import itertools
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
@@ -108,6 +110,38 @@ FORGETTING_LR = {"EpisodicMemory": 0.1, "DeltaRuleMemory": 0.0015}
 MAX_GRID_FIGURES = 12
 GRID_DPI = 90
 GRID_COLORS = 64
+# How many experiment results the drawing functions keep (see _computed): more than a grid
+# draws, so that the figure a chapter draws just above its explorer is still kept when the
+# grid reaches the same setting.
+KEPT_RESULTS = 2 * MAX_GRID_FIGURES
+_RESULTS: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+
+
+def _computed(key: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``compute()``, or a copy of its result for the same ``key`` when it is still kept.
+
+    ``key`` names the experiment and every argument its result depends on, normalised
+    (defaults filled in, seed included): the experiments are deterministic functions of
+    their arguments (their seeds are explicit and torch's global random state is left as
+    it was), so a kept result is the one ``compute()`` would return. The last
+    :data:`KEPT_RESULTS` results are kept; each call returns its own copy, so a caller
+    that changes its frame changes no other's. A chapter draws its explorer's default
+    figure and then the explorer's grid, which draws that setting again; the grid's
+    settings also share experiments (the dimensions explorer's sweep over token
+    dimensions does not depend on the design the grid varies).
+    """
+    try:
+        kept = _RESULTS.get(key)
+    except TypeError:  # an argument that cannot be a key: compute it every time
+        return compute()
+    if kept is None:
+        kept = compute()
+        _RESULTS[key] = kept
+        while len(_RESULTS) > KEPT_RESULTS:
+            _RESULTS.popitem(last=False)
+    else:
+        _RESULTS.move_to_end(key)
+    return kept.copy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,7 +573,10 @@ def adaptation_figure(
         raise ValueError(f"{memory} has no learning rate; got lr={lr!r}, expected None")
     factory = ADAPTATION_MEMORIES[memory]
     factory = factory if lr is None else partial(factory, lr=lr)
-    frame = adaptation(factory, steps=steps, trials=trials, dim=dim, seed=seed, label=memory)
+    frame = _computed(
+        ("adaptation", memory, lr, dim, steps, trials, seed),
+        lambda: adaptation(factory, steps=steps, trials=trials, dim=dim, seed=seed, label=memory),
+    )
     rate = "" if lr is None else f", lr={lr:.3g}"
     return plots.learning_curve(frame, title=f"{memory}, dim={dim}{rate}").figure
 
@@ -597,16 +634,20 @@ def forgetting_figure(
     lr = FORGETTING_LR.get(memory) if lr is None else lr
     factory = FAMILIES[memory] if lr is None else partial(FAMILIES[memory], lr=lr)
     options = {"clusters": clusters} if kind == "clustered" else {}
-    frame = forgetting_trace(
-        factory,
-        steps=(steps_a, steps_b),
-        trials=trials,
-        dim=dim,
-        seed=seed,
-        kind=kind,
-        n_train=(n_train_a, n_train_b),
-        label=memory,
-        **options,
+    key = ("forgetting", memory, kind, n_train_a, n_train_b, steps_a, steps_b, lr, dim)
+    frame = _computed(
+        (*key, trials, seed, tuple(options.items())),
+        lambda: forgetting_trace(
+            factory,
+            steps=(steps_a, steps_b),
+            trials=trials,
+            dim=dim,
+            seed=seed,
+            kind=kind,
+            n_train=(n_train_a, n_train_b),
+            label=memory,
+            **options,
+        ),
     )
     fig, ax = plots.subplots(1, width=7.0, height=4.0)
     rate = "" if lr is None else f", lr={lr:.3g}"
@@ -663,7 +704,10 @@ def capacity_figure(
     if _validate.positive_int("max_items", max_items) < 4:
         raise ValueError(f"max_items must be at least 4, got {max_items}")
     sizes = [2**i for i in range(2, max_items.bit_length()) if 2**i <= max_items]
-    frame = capacity(FAMILIES[memory], sizes, steps, trials, dim, seed, label=memory)
+    frame = _computed(
+        ("capacity", memory, tuple(sizes), steps, trials, dim, seed),
+        lambda: capacity(FAMILIES[memory], sizes, steps, trials, dim, seed, label=memory),
+    )
     found = summaries.capacity_at(frame).iloc[0]
     sign = ">= " if found["lower_bound"] else ""
     title = f"{memory}, dim={dim}, steps={steps}: capacity {sign}{found['capacity']:.0f}"
@@ -712,7 +756,10 @@ def completion_figure(
     n = max(1, round(load * _validate.positive_int("dim", dim)))
     top = 0.5 if kind == "flip" else 0.9
     noise = [round(x, 2) for x in np.arange(0.0, top + 1e-9, 0.05)]
-    frame = completion(NETWORKS[memory], n, dim, noise, kind, trials=trials, seed=seed, cues=8)
+    frame = _computed(
+        ("completion", memory, n, dim, tuple(noise), kind, trials, seed),
+        lambda: completion(NETWORKS[memory], n, dim, noise, kind, trials=trials, seed=seed, cues=8),
+    )
     title = f"{memory}: {n} patterns in {dim} units (load {n / dim:.2f})"
     return plots.completion_panels(frame, title=title)[0]
 
@@ -755,8 +802,13 @@ def sequences_figure(
     the human curves are psifr's Morton2013 and PEERS sample data.
     """
     _validate.one_of("memory", memory, FAMILIES)
-    table = free_recall(FAMILIES[memory], model, length, trials, dim, rho, tau, seed=seed)
-    crps = {f"{model} model ({memory})": lag_crp(table)}
+    crp = _computed(  # the simulation and its lag-CRP, which costs about as much again
+        ("sequences", memory, model, length, trials, dim, rho, tau, seed),
+        lambda: lag_crp(
+            free_recall(FAMILIES[memory], model, length, trials, dim, rho, tau, seed=seed)
+        ),
+    )
+    crps = {f"{model} model ({memory})": crp}
     crps.update({f"people, {study}": human_lag_crp(study) for study in HUMAN_STUDIES})
     title = f"{model} model, L={length}, rho={rho}, tau={tau}"
     return plots.lag_crp_curve(crps, title=title).figure
@@ -814,18 +866,21 @@ def keys_figure(
     if memory == "DeltaRuleMemory":
         lr = stable_lr(max(sizes), dim, context_dim=context_dim, key_rank=rank)
         factory = partial(factory, lr=lr)
-    frame = key_recall(
-        factory,
-        "auto",
-        sizes,
-        steps,
-        trials,
-        dim,
-        seed,
-        context_dim=context_dim,
-        key_rank=rank,
-        nonlinearity=nonlinearity,
-        label=memory,
+    frame = _computed(
+        ("keys", memory, tuple(sizes), steps, trials, dim, seed, context_dim, rank, nonlinearity),
+        lambda: key_recall(
+            factory,
+            "auto",
+            sizes,
+            steps,
+            trials,
+            dim,
+            seed,
+            context_dim=context_dim,
+            key_rank=rank,
+            nonlinearity=nonlinearity,
+            label=memory,
+        ),
     )
     shape = f"W_K {dim}x{context_dim}, rank {rank or min(dim, context_dim)}, f={nonlinearity}"
     return plots.key_recall_panels(frame, title=f"{memory}, {steps} writes; {shape}")[0]
@@ -873,8 +928,14 @@ def dimensions_figure(
     """
     _validate.one_of("memory", memory, FAMILIES)
     factory = batch_delta_rule(n_items) if memory == "DeltaRuleMemory" else FAMILIES[memory]
-    sweep = token_dimensions(factory, n_items=n_items, trials=trials, seed=seed, label=memory)
-    trace = projection_trace(token_dim, memory_dim, [design], n_items=n_items, trials=trials)
+    sweep = _computed(
+        ("token_dimensions", memory, n_items, trials, seed),
+        lambda: token_dimensions(factory, n_items=n_items, trials=trials, seed=seed, label=memory),
+    )
+    trace = _computed(
+        ("projection_trace", token_dim, memory_dim, design, n_items, trials),
+        lambda: projection_trace(token_dim, memory_dim, [design], n_items=n_items, trials=trials),
+    )
     title = f"left: {memory}; middle, right: {design} design, {token_dim} -> {memory_dim}"
     return plots.dimension_panels(sweep, trace, title=title)[0]
 

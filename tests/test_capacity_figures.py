@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from memnb import plots, summaries
 from memnb.experiments import capacity, sweep
@@ -139,3 +140,63 @@ def test_mean_and_band_draws_what_seaborn_draws(case):
             )  # fmt: skip
 
     assert np.array_equal(_pixels(ours), _pixels(seaborns))
+
+
+def _sweep_frame(dtype) -> pd.DataFrame:
+    """A sweep of 5 trials at 4 settings, one value missing and all of step 10 (seaborn
+    leaves missing rows out, so its curve joins steps 5 and 20)."""
+    gen = np.random.default_rng(1)
+    frame = pd.DataFrame({"step": np.repeat([0, 5, 10, 20], 5), "loss": gen.random(20)})
+    frame["loss"] = frame["loss"].astype(dtype)
+    frame.loc[3, "loss"] = np.nan
+    frame.loc[10:14, "loss"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_sweep_curve_without_hue_draws_what_seaborn_draws(dtype):
+    import seaborn as sns
+
+    frame = _sweep_frame(dtype)
+
+    def ours(ax):
+        ax.plot([0, 20], [0, 1])  # a curve before: the colour cycle has moved on
+        plots.sweep_curve(frame, "step", "loss", hue=None, ax=ax)
+
+    def seaborns(ax):
+        ax.plot([0, 20], [0, 1])
+        sns.lineplot(
+            data=frame, x="step", y="loss", errorbar=plots.BAND, marker="o", markersize=4, ax=ax
+        )
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+
+    assert np.array_equal(_pixels(ours), _pixels(seaborns))
+
+
+def test_a_lag_crp_curve_draws_what_seaborn_draws():
+    import seaborn as sns
+
+    from memnb.data import HUMAN_STUDIES, human_lag_crp
+
+    crps = {f"people, {study}": human_lag_crp(study) for study in HUMAN_STUDIES}
+    model = _sweep_frame("float64").rename(columns={"step": "lag", "loss": "prob"})
+    crps["model"] = model.assign(lag=model["lag"].map({0: -2, 5: 1, 10: 2, 20: 3}))
+    assert any(crp["prob"].isna().any() for crp in crps.values())
+
+    def seaborns(ax):  # the curve as seaborn's lineplot draws it
+        palette = sns.color_palette("colorblind")
+        for (name, crp), i in zip(crps.items(), (0, 1, 2), strict=True):
+            near = crp[(crp["lag"].abs() <= 5) & (crp["lag"] != 0)]
+            for side in (near[near["lag"] < 0], near[near["lag"] > 0]):
+                sns.lineplot(
+                    data=side, x="lag", y="prob", color=palette[i], marker="o",
+                    errorbar=plots.BAND, ax=ax, label=name if side["lag"].iloc[0] > 0 else None,
+                )  # fmt: skip
+        ax.set_xlabel("lag (serial positions from the previous recall)")
+        ax.set_ylabel("conditional response probability")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize="small")
+
+    assert np.array_equal(_pixels(lambda ax: plots.lag_crp_curve(crps, ax=ax)), _pixels(seaborns))

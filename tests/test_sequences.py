@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from readers import HebbianNoTrials
 
 import memnb
+from memnb import summaries
 from memnb.data import human_lag_crp
 from memnb.experiments import chain_recall, context_vectors, free_recall, probe
 from memnb.summaries import crp_at, lag_crp
@@ -176,3 +178,42 @@ def test_chance_line_joins_the_legend():
     with pytest.raises(ValueError, match="chance"):
         plots.chance_line(plt.subplots()[1], frame.drop(columns="chance"))
     plt.close("all")
+
+
+def _psifr_lag_crp(table):
+    from psifr import fr
+
+    return fr.lag_crp(fr.merge_free_recall(table)).reset_index()
+
+
+@pytest.mark.parametrize(("length", "trials", "seed"), [(2, 1, 0), (5, 3, 1), (16, 40, 2)])
+def test_the_lag_crp_of_whole_lists_is_psifr_s(length, trials, seed):
+    from psifr import fr
+
+    rng = np.random.default_rng(seed)
+    subjects = sorted(rng.choice(1000, trials, replace=False) + 1)
+    study = [list(range(1, length + 1))] * trials
+    recall = [list(rng.permutation(length) + 1) for _ in range(trials)]
+    table = fr.table_from_lists(subjects, study, recall)
+    assert summaries._whole_list_lag_crp(table) is not None
+    pd.testing.assert_frame_equal(summaries.lag_crp(table), _psifr_lag_crp(table))
+    shuffled = table.sample(frac=1.0, random_state=seed).assign(diverged=False)
+    pd.testing.assert_frame_equal(summaries.lag_crp(shuffled), _psifr_lag_crp(table))
+
+
+def test_the_lag_crp_of_a_simulation_is_psifr_s_and_other_tables_go_to_psifr():
+    from psifr import fr
+
+    table = free_recall(memnb.MatrixAssociativeMemory, "context", 8, 6, 32, seed=3)
+    assert summaries._whole_list_lag_crp(table) is not None
+    pd.testing.assert_frame_equal(summaries.lag_crp(table), _psifr_lag_crp(table))
+    others = [
+        fr.table_from_lists([1, 2], [[1, 2, 3]] * 2, [[3, 1], [2, 1, 3]]),  # one not recalled
+        fr.table_from_lists([1, 2], [[1, 2, 3]] * 2, [[3, 1, 1], [2, 1, 3]]),  # a repeat
+        fr.table_from_lists([1, 2], [[1, 2, 3]] * 2, [[3, 1, 9], [2, 1, 3]]),  # an intrusion
+        fr.table_from_lists([1, 1], [[1, 2, 3]] * 2, [[3, 1, 2], [2, 1, 3]]),  # two lists
+        fr.table_from_lists([1, 2], [[2, 1, 3]] * 2, [[3, 1, 2], [2, 1, 3]]),  # items renamed
+    ]
+    for table in others:
+        assert summaries._whole_list_lag_crp(table) is None
+        pd.testing.assert_frame_equal(summaries.lag_crp(table), _psifr_lag_crp(table))

@@ -7,9 +7,11 @@ import itertools
 
 import ipywidgets
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
+import torch
 
-from memnb import widgets
+from memnb import experiments, widgets
 
 # Each explorer: its function, the drawing function it calls, its controls and its grid.
 EXPLORERS = {
@@ -160,3 +162,72 @@ def test_a_grid_the_explorer_cannot_show_is_refused(monkeypatch, grid, message):
     monkeypatch.setattr(widgets, "CAPACITY_GRID", grid)  # the start adds max_items 512, steps 5
     with pytest.raises(ValueError, match=message):
         widgets.capacity_explorer()
+
+
+# Small settings of three drawing functions over different experiments.
+SMALL = {
+    "capacity_figure": dict(max_items=16, dim=8, steps=1, trials=2),
+    "dimensions_figure": dict(token_dim=16, memory_dim=16, n_items=8, trials=2),
+    "sequences_figure": dict(memory="EpisodicMemory", length=4, dim=16, trials=2),
+}
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_a_kept_result_draws_the_figure_a_fresh_computation_draws(name):
+    draw = getattr(widgets, name)
+    widgets._RESULTS.clear()
+    state = torch.random.get_rng_state()
+    fresh = widgets._png(draw(**SMALL[name]))
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global state is left alone
+    frames = {key: frame.copy() for key, frame in widgets._RESULTS.items()}
+    assert frames
+    torch.manual_seed(1234)  # another global random state changes nothing
+    assert widgets._png(draw(**SMALL[name])) == fresh
+    assert list(widgets._RESULTS) == list(frames)
+    widgets._RESULTS.clear()
+    assert widgets._png(draw(**SMALL[name])) == fresh
+    for key, frame in widgets._RESULTS.items():
+        pd.testing.assert_frame_equal(frame, frames[key])
+
+
+def test_the_grid_reuses_the_default_figure_s_experiment_and_draws_the_same_image(monkeypatch):
+    widgets._RESULTS.clear()
+    runs: list[tuple] = []
+
+    def counted(*args, **kwargs):
+        runs.append((args[0], args[2]))  # the memory and the number of writes
+        return experiments.capacity(*args, **kwargs)
+
+    monkeypatch.setattr(widgets, "capacity", counted)
+    setting = dict(memory="MatrixAssociativeMemory", max_items=16, dim=8, steps=1)
+    default = widgets._png(widgets.capacity_figure(**setting))
+    box = widgets.capacity_explorer(**setting)
+    images = [bytes(image.value) for image in _images(_grid_form(box)[1])]
+    # Each setting's experiment runs once, the default's for the figure above the grid.
+    assert len(images) == len(widgets.FAMILIES) * 2 == len(runs) == len(set(runs))
+    assert default in images
+    widgets._RESULTS.clear()
+    monkeypatch.setattr(widgets, "capacity", experiments.capacity)
+    assert widgets._png(widgets.capacity_figure(**setting)) == default
+
+
+def test_kept_results_are_bounded_and_each_caller_gets_its_own_copy():
+    widgets._RESULTS.clear()
+    runs: list[int] = []
+
+    def compute(i):
+        runs.append(i)
+        return pd.DataFrame({"x": [i]})
+
+    first = widgets._computed(("test", 0), lambda: compute(0))
+    first.loc[0, "x"] = 99  # a caller changes its frame
+    assert widgets._computed(("test", 0), lambda: compute(0))["x"].tolist() == [0]
+    assert runs == [0]
+    for i in range(1, widgets.KEPT_RESULTS + 1):
+        widgets._computed(("test", i), lambda i=i: compute(i))
+    assert len(widgets._RESULTS) == widgets.KEPT_RESULTS and ("test", 0) not in widgets._RESULTS
+    widgets._computed(("test", 0), lambda: compute(0))
+    assert runs.count(0) == 2
+    unhashable = widgets._computed(("test", [1]), lambda: compute(-1))
+    assert unhashable["x"].tolist() == [-1] and ("test", [1]) not in list(widgets._RESULTS)
+    widgets._RESULTS.clear()
