@@ -81,7 +81,10 @@ REPRS = (
     # A whole output that is a tuple or a dict of results, as a cell's last expression
     # ``a, b`` or ``{...}`` shows them (a table's text has tabs between its cells).
     (
-        re.compile(r"\A\s*(?:\((?:[^()\t]|\([^()\t]*\))*, [^\t]*\)|\{['\"\w][^:\t]*: [^\t]*\})\s*\Z"),
+        re.compile(
+            r"\A\s*(?:\((?:[^()\t]|\([^()\t]*\))*, [^\t]*\)"  # (a, b)
+            r"|\{['\"\w][^:\t]*: [^\t]*\})\s*\Z"  # {key: value}
+        ),
         "a table or a sentence (a tuple or dict printed as text)",
     ),
 )
