@@ -1,17 +1,14 @@
 """Execute every chapter of the book, several at a time, into a new jupyter-cache.
 
 Usage: ``python tools/execute_book.py [--jobs N] BOOK`` (default: one job per CPU), then
-``jupyter-book build BOOK``, which takes every chapter from the cache
-(``execute_notebooks: cache`` in ``_config.yml``). Jupyter Book would execute the
-chapters one after another. Here each notebook of ``_toc.yml`` runs in its own kernel,
-from its own folder, with the cell timeout of ``_config.yml``; those that ask for it in
-their metadata (``"memnb": {"execute_first": true}``) start first. The executed notebooks
-go into a new cache in ``BOOK/_build/.jupyter_cache`` (myst-nb's default place), with
-their times, which also go to ``_build/reports/execution.json``: each chapter's wall time,
-and the CPU seconds of its kernel split by what its cells do (:func:`kind`), read from the
-kernel process after every cell. CPU seconds do not grow when other work shares the
-machine, so they compare builds where wall times cannot. If a chapter fails, its
-traceback is printed, the exit status is 1 and nothing is cached.
+``jupyter-book build BOOK``, which takes every chapter from the cache (``execute_notebooks:
+cache`` in ``_config.yml``) instead of executing them one after another. Each notebook of
+``_toc.yml`` runs in its own kernel, from its own folder, with the cell timeout of
+``_config.yml``, the longest first (:func:`execution_order`), into a new cache in
+``BOOK/_build/.jupyter_cache`` (myst-nb's default place). ``_build/reports/execution.json``
+gets each chapter's wall time and its kernel's CPU seconds by what its cells do
+(:func:`kind`), which compare builds on a busy machine where wall times cannot. If a
+chapter fails, its traceback is printed, the exit status is 1 and nothing is cached.
 """
 
 from __future__ import annotations
@@ -47,20 +44,17 @@ def cell_timeout(book: Path) -> int | None:
     return None if timeout is None or timeout < 0 else int(timeout)
 
 
-def starts_first(path: Path) -> bool:
-    """Does the notebook ask to be executed before the others (``memnb.execute_first``)?"""
-    metadata = nbformat.read(path, as_version=4).metadata
-    return bool(metadata.get("memnb", {}).get("execute_first", False))
-
-
 def execution_order(notebooks: list[Path]) -> list[Path]:
-    """The notebooks that ask to start first, then the others, each in ``_toc.yml`` order.
+    """The notebooks that ask to start first (``"memnb": {"execute_first": true}`` in their
+    metadata: the longest), then the others, each in ``_toc.yml`` order. With several
+    kernels at once, a long notebook that started last would finish alone while the other
+    cores idle."""
 
-    With several kernels at once, a long notebook that started last would finish alone
-    while the other cores idle; the capacity chapter, the longest, and the Performance
-    appendix, the next longest after it in the order of the book, ask to start first.
-    """
-    return sorted(notebooks, key=lambda path: not starts_first(path))
+    def first(path: Path) -> bool:
+        metadata = nbformat.read(path, as_version=4).metadata
+        return bool(metadata.get("memnb", {}).get("execute_first", False))
+
+    return sorted(notebooks, key=lambda path: not first(path))
 
 
 KINDS = ("imports", "experiments", "figures", "glue")  # what a cell does (see kind)
@@ -70,17 +64,14 @@ HIDDEN = {"remove-cell", "remove-input"}  # the tags of the cells that check cla
 
 
 def kind(cell: nbformat.NotebookNode) -> str:
-    """What an executed code cell does, one of :data:`KINDS`, in this order of precedence:
-    ``imports`` (it has an import statement), ``figures`` (it shows an image or a widget),
-    ``glue`` (it is hidden from the reader, as the cells that glue numbers and check
-    claims are, or all it shows is glued values), else ``experiments`` (the protocols,
-    their summaries and tables)."""
+    """What an executed code cell does: ``imports`` (an import statement), ``figures`` (it
+    shows an image or a widget), ``glue`` (hidden, or it shows glued values only), else
+    ``experiments`` (the protocols, their summaries and tables), in this precedence."""
     try:
-        tree = ast.parse(cell.source)
+        if any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.parse(cell.source).body):
+            return "imports"
     except SyntaxError:  # IPython syntax (a magic): judged by its outputs
-        tree = ast.Module(body=[], type_ignores=[])
-    if any(isinstance(node, ast.Import | ast.ImportFrom) for node in tree.body):
-        return "imports"
+        pass
     mimes = [m for out in cell.get("outputs", []) for m in out.get("data", {})]
     if any(m.startswith(SHOWN) for m in mimes):
         return "figures"
@@ -92,9 +83,8 @@ def kind(cell: nbformat.NotebookNode) -> str:
 
 
 class KernelClock:
-    """CPU seconds (user and system, its children's included) of a client's kernel before
-    its first cell and after each cell, from nbclient's ``on_cell_execute`` and
-    ``on_cell_executed`` hooks."""
+    """CPU seconds (user and system, children included) of a client's kernel before its first
+    cell and after each cell (nbclient's ``on_cell_execute`` and ``on_cell_executed``)."""
 
     def __init__(self) -> None:
         self.client: NotebookClient | None = None
@@ -113,8 +103,7 @@ class KernelClock:
         self.after[cell_index] = self._used()
 
     def split(self, notebook: nbformat.NotebookNode) -> dict[str, float]:
-        """CPU seconds by :func:`kind`, and ``kernel``: the kernel's start, before the
-        first cell (what every chapter pays before its own code runs)."""
+        """CPU seconds by :func:`kind`, and ``kernel``: its start, before the first cell."""
         seconds = dict.fromkeys(("kernel", *KINDS), 0.0)
         seconds["kernel"] = before = self.start or 0.0
         for index in sorted(self.after):
@@ -127,12 +116,8 @@ def execute(
     path: Path, timeout: int | None
 ) -> tuple[nbformat.NotebookNode, float, str | None, dict[str, float]]:
     """Execute one notebook in a new kernel from its folder: (notebook, seconds, error,
-    CPU seconds of the kernel by what the cells do, :meth:`KernelClock.split`).
-
-    The kernel is stopped at once after the last cell (``shutdown_kernel="immediate"``): a
-    polite shutdown request sometimes went unanswered, and nbclient then waited 2.5 s
-    before stopping the kernel anyway.
-    """
+    :meth:`KernelClock.split`). The kernel is stopped at once after the last cell: a polite
+    shutdown request sometimes went unanswered, and nbclient then waited 2.5 s for it."""
     notebook = nbformat.read(path, as_version=4)
     clock = KernelClock()
     client = NotebookClient(
@@ -175,7 +160,7 @@ def execute_all(book: Path, jobs: int) -> bool:
         name = path.relative_to(book).with_suffix("").as_posix()
         times[name], cpu[name] = seconds, split
     report = {"jobs": jobs, "seconds": time.perf_counter() - start, "chapters": times}
-    report["cpu_seconds"] = cpu
+    report |= {"cpu_seconds": cpu}
     (book / REPORT).parent.mkdir(parents=True, exist_ok=True)
     (book / REPORT).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return True

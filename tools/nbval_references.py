@@ -12,9 +12,8 @@ Two kinds of cell are tagged ``nbval-ignore-output`` (nbval runs them without co
   history, and IPython looks there for the semicolon, so in nbval the cell also shows
   the value of its last line, which the semicolon hides in the book (a legend, a line);
 - a cell that shows a widget: what the widget's Output area shows reaches nbval as
-  outputs of the cell, which has none in the book.
-
-Both only draw figures, whose images nbval does not compare either.
+  outputs of the cell, which has none in the book. Both only draw figures, whose images
+  nbval does not compare either.
 """
 
 from __future__ import annotations

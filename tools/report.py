@@ -2,7 +2,7 @@
 
 ``python tools/report.py build SECONDS`` records the whole-book time of the build that just
 finished and prints every chapter's execution time (``tools/execute_book.py`` wrote them)
-and what the explorers' precomputed grids cost (``tools/explorer_grids.py``).
+and what the explorers' precomputed grids cost (:func:`grids`).
 ``python tools/report.py summary`` prints the summary that ends ``make test``: the
 chapters executed and validated by nbval, the pages, figures and links checked in
 Chromium, the JupyterLab, fresh-clone and clean-install runs, the whole-book time and the
@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-
-import explorer_grids
 
 REPORTS = Path(__file__).resolve().parent.parent / "_build" / "reports"
 
 
 def load(name: str) -> dict:
-    path = REPORTS / name
+    path = REPORTS / (name if "." in name else f"{name}.json")
     if not path.is_file():
         raise SystemExit(f"error: {path} is missing: the step that writes it did not run")
     if path.suffix == ".xml":  # pytest's JUnit XML: one <testsuite> per run
@@ -33,40 +32,62 @@ def load(name: str) -> dict:
 
 
 KINDS = ("kernel", "imports", "experiments", "figures", "glue")  # tools/execute_book.py's
+STATE = re.compile(
+    r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S
+)
+
+
+def grids(html: Path) -> str:
+    """What the explorers' grids cost the pages: each explorer stores its grid's kernel CPU
+    seconds (``grid_cpu_seconds``); each figure is an Image model of the widget state."""
+    pages = {}  # page -> [explorers, figures, CPU seconds, image bytes, page bytes]
+    for path in sorted(html.rglob("*.html")):
+        text, found = path.read_text(encoding="utf-8"), [0, 0, 0.0, 0, 0]
+        for match in STATE.finditer(text):
+            for model in json.loads(match.group(1)).get("state", {}).values():
+                if "memnb-explorer" in model.get("state", {}).get("_dom_classes", []):
+                    found[0] += 1
+                    found[2] += float(model["state"].get("grid_cpu_seconds", 0.0))
+                elif model.get("model_name") == "ImageModel":
+                    found[1] += 1
+                    found[3] += len(json.dumps(model))
+        if found[0]:
+            pages[path.relative_to(html).as_posix()] = found[:4] + [len(text.encode())]
+    if not pages:
+        return "explorer grids: none found in the built pages"
+    total = [sum(column) for column in zip(*pages.values(), strict=True)]
+    top = max(pages, key=lambda page: pages[page][3])
+    return (
+        f"explorer grids: {total[1]} figures for {total[0]} explorers on {len(pages)} pages, "
+        f"drawn in {total[2]:.1f} s of kernel CPU time (at most "
+        f"{max(p[2] for p in pages.values()):.1f} s in a chapter); they add "
+        f"{total[3] / 1e3:.0f} kB to the pages, at most {pages[top][3] / 1e3:.0f} kB to one "
+        f"({top}, {pages[top][4] / 1e3:.0f} kB in all)"
+    )
 
 
 def build(seconds: float) -> None:
     execution = load("execution.json")
     chapters, cpu = execution["chapters"], execution["cpu_seconds"]
     (REPORTS / "build.json").write_text(json.dumps({"seconds": seconds}) + "\n", encoding="utf-8")
-    print(
-        "\n| chapter | executed in (s) | CPU (s) | "
-        + " | ".join(KINDS)
-        + " |\n|---|"
-        + "---:|" * (2 + len(KINDS))
-    )
+    print(f"\n| chapter | executed in (s) | CPU (s) | {' | '.join(KINDS)} |\n|---|" + "---:|" * 7)
     for name, took in sorted(chapters.items(), key=lambda item: -item[1]):
-        split = cpu[name]
-        parts = " | ".join(f"{split[k]:.1f}" for k in KINDS)
-        print(f"| {name} | {took:.1f} | {sum(split.values()):.1f} | {parts} |")
-    total_cpu = sum(sum(split.values()) for split in cpu.values())
+        parts = " | ".join(f"{cpu[name][k]:.1f}" for k in KINDS)
+        print(f"| {name} | {took:.1f} | {sum(cpu[name].values()):.1f} | {parts} |")
     print(
         "\nCPU: seconds of each chapter's kernel, by what its cells do (kernel: its start "
-        "before the first cell; see tools/execute_book.py)."
-    )
-    print(
-        f"\n{len(chapters)} chapters, {sum(chapters.values()):.1f} s of execution in all "
-        f"({total_cpu:.1f} s of CPU), run "
+        f"before the first cell; see tools/execute_book.py).\n\n{len(chapters)} chapters, "
+        f"{sum(chapters.values()):.1f} s of execution in all "
+        f"({sum(sum(split.values()) for split in cpu.values()):.1f} s of CPU), run "
         f"{execution['jobs']} at a time; whole book executed and built in {seconds:.0f} s"
     )
-    print(explorer_grids.report(REPORTS.parent / "html"))
+    print(grids(REPORTS.parent / "html"))
 
 
 def summary() -> None:
     built, chapters = load("build.json"), load("execution.json")["chapters"]
     nbval, references = load("nbval.xml"), load("nbval_references.json")
-    browser, lab, fresh = load("browser.json"), load("lab.json"), load("fresh.json")
-    install = load("install.json")
+    browser, lab, fresh, install = map(load, ("browser", "lab", "fresh", "install"))
     slowest = max(chapters, key=chapters.get)
     failed = int(nbval["failures"]) + int(nbval["errors"])
     lines = [
@@ -117,10 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "build" and args.seconds < 0:
         parser.error(f"seconds must be >= 0, got {args.seconds}")
-    if args.command == "build":
-        build(args.seconds)
-    else:
-        summary()
+    build(args.seconds) if args.command == "build" else summary()
     return 0
 
 
