@@ -122,14 +122,7 @@ def test_profile_writes_a_complete_report(report):
     for name in ("profile.png", "frame.csv", "summary.csv", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0, name
     frame = pd.read_csv(out / "frame.csv")
-    assert set(frame["protocol"]) == {
-        "adaptation",
-        "capacity",
-        "forgetting",
-        "dimensions",
-        "contiguity",
-        "cue_noise",
-    }
+    assert set(frame["protocol"]) == set(PROTOCOLS)
     assert set(frame["memory"]) == {"Reader"}
 
 

@@ -321,17 +321,20 @@ def test_masked_cues_and_the_noise_levels_are_nested():
     assert means[0.25] > means[0.5]
 
 
+class Echo:
+    """A memory that stores nothing and returns its cue."""
+
+    def __init__(self, dim):
+        pass
+
+    def update(self, keys, values):
+        return None
+
+    def __call__(self, queries):
+        return queries
+
+
 def test_a_memory_that_returns_its_cue_scores_the_cue_overlap():
-    class Echo:
-        def __init__(self, dim):
-            pass
-
-        def update(self, keys, values):
-            return None
-
-        def __call__(self, queries):
-            return queries
-
     frame = experiments.completion(Echo, (3, 5), dim=30, noise=(0.0, 0.2), trials=2)
     assert np.allclose(frame["overlap"], frame["cue_overlap"])
     assert np.allclose(frame["exact"], (frame["noise"] == 0).astype(float))
@@ -405,16 +408,6 @@ def test_at_low_load_random_cues_end_at_patterns_or_mixtures_and_mixtures_are_ke
 
 
 def test_a_memory_that_returns_its_cue_ends_elsewhere_and_keeps_every_mixture():
-    class Echo:
-        def __init__(self, dim):
-            pass
-
-        def update(self, keys, values):
-            return None
-
-        def __call__(self, queries):
-            return queries
-
     frame = experiments.attractors(Echo, 5, 100, cues=8, trials=2)
     assert (frame["elsewhere"] == 1).all() and (frame["mixture_kept"] == 1).all()
 

@@ -47,3 +47,18 @@ def chromium(request: pytest.FixtureRequest) -> str:
             write_report(report, {"skipped": CHROMIUM_HINT})
         pytest.skip(message)
     return found
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """One headless Chromium (Playwright) for a module's tests, closed at its end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=list(page_checks.CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

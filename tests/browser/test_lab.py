@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser_support import ROOT, page_checks, write_report
+from browser_support import ROOT, write_report
 
 CHAPTERS = ["adaptation", "forgetting"]
 START_TIMEOUT_S = 120
@@ -184,20 +184,6 @@ def lab(tmp_path_factory):
         yield lab
     finally:
         stop_lab(lab)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=list(page_checks.CHROMIUM_ARGS), headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -151,20 +151,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=list(page_checks.CHROMIUM_ARGS), headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def test_every_chapter_with_an_explorer_was_found():
     assert len(CHAPTERS) >= 7, f"only {CHAPTERS} show an explorer"
     for page in CHAPTERS:
