@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ __all__ = [
     "completion_panels",
     "dimension_heatmap",
     "dimension_panels",
+    "draw_inline_once",
     "forgetting_trace",
     "key_panels",
     "key_recall_panels",
@@ -148,9 +151,45 @@ def _note_diverged(ax: Axes, frame: pd.DataFrame, by: str | None = None) -> None
     )
 
 
+INLINE = ("inline", "module://matplotlib_inline.backend_inline")  # the inline backend's names
+
+
 def set_theme() -> None:
-    """The book's look: white grid, colour-blind palette, figures sized for a page."""
-    sns.set_theme(style="whitegrid", palette="colorblind", rc={"figure.figsize": (6.4, 4.0)})
+    """The book's look: white grid, colour-blind palette, figures sized for a page and laid
+    out by matplotlib's constrained layout. In IPython with the inline backend, each figure
+    is also drawn once instead of three times (:func:`draw_inline_once`)."""
+    sns.set_theme(
+        style="whitegrid",
+        palette="colorblind",
+        rc={"figure.figsize": (6.4, 4.0), "figure.constrained_layout.use": True},
+    )
+    draw_inline_once()
+
+
+def draw_inline_once() -> bool:
+    """Under matplotlib's inline backend in IPython, draw each figure once per cell; True if
+    the backend is the inline one (nothing changes elsewhere).
+
+    Two things draw an inline figure after a cell besides the PNG it becomes: pyplot's REPL
+    hook (``install_repl_displayhook``) redraws every stale figure, and the inline backend
+    then closes it, so that drawing is never seen; and the inline backend's default
+    ``bbox_inches="tight"`` lays the figure out once more to measure it before drawing it.
+    With a layout engine on every figure (``figure.constrained_layout.use``, set by
+    :func:`set_theme`) nothing lies outside the canvas to measure. So the hook is
+    disconnected (``pyplot.uninstall_repl_displayhook``) and the formats keep their kinds
+    with ``bbox_inches=None`` (``matplotlib_inline.backend_inline.set_matplotlib_formats``).
+    An interactive backend (ipympl, Qt) keeps both: there the hook is what updates figures.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or matplotlib.get_backend() not in INLINE:
+        return False
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+    from matplotlib_inline.config import InlineBackend
+
+    plt.uninstall_repl_displayhook()
+    set_matplotlib_formats(*sorted(InlineBackend.instance().figure_formats), bbox_inches=None)
+    return True
 
 
 def learning_curve(
