@@ -12,14 +12,19 @@ import torch
 
 
 def interleaved(
-    runs: Mapping[str, Callable[[], object]], repeats: int, *, warmup: bool = True
+    runs: Mapping[str, Callable[[], object]],
+    repeats: int,
+    *,
+    warmup: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[dict[str, list[float]], dict[str, object]]:
     """Time every run ``repeats`` times, taking them in turn (a, b, a, b, ...).
 
     Timed in turn, all runs see the same load from whatever else the machine is doing,
     so their ratio is fair even when the absolute times are not. With ``warmup`` each
     run is called once first, untimed. Returns the times of each run, in order, and
-    what each run returned the first time it was called.
+    what each run returned the first time it was called. ``clock`` reads the time (wall
+    seconds by default; ``time.process_time`` for this process's CPU seconds).
     """
     first: dict[str, object] = {}
     if warmup:
@@ -27,9 +32,9 @@ def interleaved(
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            start = time.perf_counter()
+            start = clock()
             result = run()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
             first.setdefault(name, result)
     return times, first
 

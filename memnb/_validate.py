@@ -249,7 +249,7 @@ def finite(name: str, x: torch.Tensor) -> torch.Tensor:
     # makes both NaN). One reduction without a boolean copy of x: several times faster
     # than isfinite(x).all(), which matters since every write and read checks its input.
     low, high = torch.aminmax(x)
-    if not bool(torch.isfinite(low) & torch.isfinite(high)):
+    if not (math.isfinite(low.item()) and math.isfinite(high.item())):
         raise ValueError(f"{name} contains NaN or inf values (shape {tuple(x.shape)})")
     return x
 

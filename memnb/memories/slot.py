@@ -9,11 +9,58 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+from torch.optim.adam import adam
 
 from .. import _validate
 from .base import BatchedMemory, init_generator, mse_and_gradient, per_trial_mse
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+def _step(optimizer: torch.optim.Optimizer) -> None:
+    """One step of ``optimizer``, as ``optimizer.step()`` takes it.
+
+    A torch ``Adam`` whose parameters all have their state (every step after its first)
+    steps through torch's functional ``torch.optim.adam.adam`` on that state and its
+    param groups' settings, which is what ``Adam.step`` calls: the same numbers, without
+    the per-call bookkeeping of ``step`` (its profiler record, graph-mode checks and
+    hooks), which costs more than the fused kernel itself on a memory's small slots.
+    Step hooks registered on the optimizer are therefore not run; any other optimizer,
+    and Adam's first step, go through ``optimizer.step()``.
+    """
+    if type(optimizer) is not torch.optim.Adam:
+        optimizer.step()
+        return
+    groups = []
+    for group in optimizer.param_groups:
+        params = [p for p in group["params"] if p.grad is not None]
+        states = [optimizer.state.get(p) for p in params]
+        if not all(states) or group["amsgrad"] or any(p.is_complex() for p in params):
+            optimizer.step()  # the first step makes the state; amsgrad keeps a maximum
+            return
+        groups.append((group, params, states))
+    for group, params, states in groups:
+        beta1, beta2 = group["betas"]
+        adam(
+            params,
+            [p.grad for p in params],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [],
+            [s["step"] for s in states],
+            foreach=group["foreach"],
+            capturable=group["capturable"],
+            differentiable=group["differentiable"],
+            fused=group["fused"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+            amsgrad=False,
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+        )
 
 
 def _make_optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -98,6 +145,7 @@ class EpisodicMemory(BatchedMemory):
         values = torch.randn(t, s, self.value_dim, generator=gen, dtype=dtype)
         self.slot_keys = nn.Parameter(keys.to(device))
         self.slot_values = nn.Parameter(values.to(device))
+        self._scratch_tensors: dict[str, torch.Tensor] = {}  # see _scratch
         self.optimizer = _make_optimizer(optimizer, [self.slot_keys, self.slot_values], self.lr)
 
     def _state(self) -> torch.Tensor:
@@ -119,10 +167,12 @@ class EpisodicMemory(BatchedMemory):
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         if not self._closed_form():  # a loss or read without written-out gradients
             return self._autograd_write(k, v)
-        self.optimizer.zero_grad(set_to_none=True)
+        for group in self.optimizer.param_groups:  # zero_grad(set_to_none=True), unprofiled
+            for param in group["params"]:
+                param.grad = None
         with torch.no_grad():
             per_trial = self._gradients(k, v)
-        self.optimizer.step()
+            _step(self.optimizer)
         return per_trial
 
     def _closed_form(self) -> bool:
@@ -151,8 +201,26 @@ class EpisodicMemory(BatchedMemory):
         """
         scale = self.beta / math.sqrt(self.key_dim)
         scaled_keys = (self.slot_keys * scale).transpose(-2, -1)  # (T, d, S)
-        weights = torch.softmax(torch.bmm(k, scaled_keys), dim=-1)
-        return scale, weights, torch.bmm(weights, self.slot_values)
+        t, n, s = k.shape[0], k.shape[1], self.memory_size
+        weights = torch.bmm(k, scaled_keys, out=self._scratch("weights", (t, n, s), k))
+        torch.softmax(weights, dim=-1, out=weights)
+        read = self._scratch("read", (t, n, self.value_dim), k)
+        return scale, weights, torch.bmm(weights, self.slot_values, out=read)
+
+    def _scratch(self, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """A tensor of ``shape`` (``like``'s dtype and device) that a write fills and uses
+        before it returns, kept for the next write of the same size.
+
+        A write of N pairs needs a few N x S and N x d intermediates; allocating them anew
+        on every write made the allocator hand their pages back to the system and fault
+        them in again (about a third of a write's time at N = 512). Nothing read from the
+        memory ever returns one of these tensors.
+        """
+        kept, wanted = self._scratch_tensors.get(name), (shape, like.dtype, like.device)
+        if kept is None or (kept.shape, kept.dtype, kept.device) != wanted:
+            kept = torch.empty(shape, dtype=like.dtype, device=like.device)
+            self._scratch_tensors[name] = kept
+        return kept
 
     def _slot_backward(
         self,
@@ -173,7 +241,8 @@ class EpisodicMemory(BatchedMemory):
         """
         shift = torch.linalg.vecdot(d_read, read).unsqueeze_(-1)  # (T, N, 1)
         values_t = self.slot_values.transpose(-2, -1)
-        d_scores = torch.bmm(d_read, values_t).sub_(shift).mul_(weights)
+        d_scores = torch.bmm(d_read, values_t, out=self._scratch("d_scores", weights.shape, k))
+        d_scores.sub_(shift).mul_(weights)
         self.slot_values.grad = torch.bmm(weights.transpose(-2, -1), d_read)
         self.slot_keys.grad = torch.bmm(d_scores.transpose(-2, -1), k).mul_(scale)
 
