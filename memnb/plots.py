@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import colorsys
 import sys
 from collections.abc import Mapping
+from itertools import product
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from matplotlib import colormaps, cycler
 from matplotlib.axes import Axes
+from matplotlib.colors import LinearSegmentedColormap, to_rgb
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from . import _validate
@@ -69,7 +73,7 @@ def _bootstrap_band(values: object) -> tuple[float, float]:
     return (float(low), float(high))
 
 
-BAND = _bootstrap_band  # handed to seaborn as its errorbar function
+BAND = _bootstrap_band  # the interval of every band and error bar (seaborn's errorbar= too)
 LABELS = {"mse": "MSE of the read (per coordinate)", "cosine": "cosine(read, target)"}
 DIVERGED = "diverged (NaN/inf)"
 # The chance level of every accuracy figure: a thin dotted grey line labelled "chance".
@@ -153,16 +157,82 @@ def _note_diverged(ax: Axes, frame: pd.DataFrame, by: str | None = None) -> None
 
 INLINE = ("inline", "module://matplotlib_inline.backend_inline")  # the inline backend's names
 
+# seaborn's "colorblind" palette (Okabe and Ito's colour-blind safe colours, reordered).
+COLORBLIND = (
+    "#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC",
+    "#CA9161", "#FBAFE4", "#949494", "#ECE133", "#56B4E9",
+)  # fmt: skip
+
+# The rcParams of ``seaborn.set_theme(style="whitegrid", palette="colorblind", rc=...)``
+# with the book's figure size and constrained layout, written out so that the theme
+# costs no seaborn import (tests/test_plots.py checks them against seaborn's). One
+# difference: seaborn sets ``image.cmap`` to its own "rocket", a colormap that exists
+# only once seaborn is imported; matplotlib's default (viridis) stays.
+THEME = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 12.0,
+    "axes.linewidth": 1.25,
+    "axes.prop_cycle": cycler(color=[to_rgb(c) for c in COLORBLIND]),
+    "axes.spines.bottom": True,
+    "axes.spines.left": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "axes.titlesize": 12.0,
+    "figure.constrained_layout.use": True,
+    "figure.facecolor": "white",
+    "figure.figsize": [6.4, 4.0],
+    "font.family": ["sans-serif"],
+    "font.sans-serif": [
+        "Arial",
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Bitstream Vera Sans",
+        "sans-serif",
+    ],  # fmt: skip
+    "font.size": 12.0,
+    "grid.color": ".8",
+    "grid.linestyle": "-",
+    "grid.linewidth": 1.0,
+    "legend.fontsize": 11.0,
+    "legend.title_fontsize": 12.0,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 6.0,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "patch.linewidth": 1.0,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.direction": "out",
+    "xtick.labelsize": 11.0,
+    "xtick.major.size": 6.0,
+    "xtick.major.width": 1.25,
+    "xtick.minor.size": 4.0,
+    "xtick.minor.width": 1.0,
+    "xtick.top": False,
+    "ytick.color": ".15",
+    "ytick.direction": "out",
+    "ytick.labelsize": 11.0,
+    "ytick.left": False,
+    "ytick.major.size": 6.0,
+    "ytick.major.width": 1.25,
+    "ytick.minor.size": 4.0,
+    "ytick.minor.width": 1.0,
+    "ytick.right": False,
+}
+
 
 def set_theme() -> None:
     """The book's look: white grid, colour-blind palette, figures sized for a page and laid
-    out by matplotlib's constrained layout. In IPython with the inline backend, each figure
-    is also drawn once instead of three times (:func:`draw_inline_once`)."""
-    sns.set_theme(
-        style="whitegrid",
-        palette="colorblind",
-        rc={"figure.figsize": (6.4, 4.0), "figure.constrained_layout.use": True},
-    )
+    out by matplotlib's constrained layout (the rcParams :data:`THEME`). In IPython with
+    the inline backend, each figure is also drawn once instead of three times
+    (:func:`draw_inline_once`)."""
+    matplotlib.rcParams.update(THEME)
     draw_inline_once()
 
 
@@ -212,7 +282,7 @@ def learning_curve(
     _require(frame, ["step", y] + ([hue] if hue else []))
     ax = _axes(ax)
     groups = _groups(frame, hue)
-    palette = sns.color_palette("viridis" if len(groups) > 6 else "colorblind", len(groups))
+    palette = _palette("viridis" if len(groups) > 6 else "colorblind", len(groups))
     for (name, group), colour in zip(groups, palette, strict=True):
         shown = _finite_band(ax, group, "step", y, colour, str(name) if hue else None, "o", 3)
         if len(shown) < len(group) or _diverged(group):  # mark it, never drop it silently
@@ -258,58 +328,201 @@ def _finite_band(
     finite = group.groupby(x)[y].transform(lambda s: bool(np.isfinite(s).all()))
     shown = group[finite.astype(bool)]
     line = dict(color=colour, label=label, marker=marker, markersize=markersize)
-    linear = ax.get_xscale() == ax.get_yscale() == "linear"
-    if linear and pd.api.types.is_numeric_dtype(shown[x]):
-        _mean_and_band(ax, shown, x, y, **line)
-    else:  # seaborn averages in the axes' scale and places categories: let it
-        sns.lineplot(data=shown, x=x, y=y, errorbar=BAND, ax=ax, **line)
+    _mean_and_band(ax, _as_seaborn_reads(shown, x, y), x, y, **line)
     return shown
 
 
-def _draws_plainly(ax: Axes, data: pd.DataFrame, x: str) -> bool:
-    """Does :func:`_mean_and_band` draw what seaborn's lineplot would, for one curve of
-    ``data`` against a numeric ``x`` on ``ax`` (linear axes, where seaborn averages)?"""
-    linear = ax.get_xscale() == ax.get_yscale() == "linear"
-    return linear and pd.api.types.is_numeric_dtype(data[x])
+def _palette(name: str, n: int) -> list[tuple[float, float, float]]:
+    """``n`` RGB colours: the first ``n`` of :data:`COLORBLIND` (cycled), or ``n`` colours
+    spread over the inside of a matplotlib colormap such as "viridis" (its two ends left
+    out), as ``seaborn.color_palette(name, n)`` gives them."""
+    if name == "colorblind":
+        return [to_rgb(COLORBLIND[i % len(COLORBLIND)]) for i in range(n)]
+    return [tuple(c) for c in colormaps[name](np.linspace(0, 1, n + 2)[1:-1])[:, :3].tolist()]
 
 
-def _as_seaborn_reads(data: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """The rows of ``data`` that seaborn's lineplot averages, as it reads them: ``x`` and
-    ``y`` as float64, rows where either is missing left out."""
-    return data[[x, y]].dropna().astype(float)
+def _cycle_palette(n: int) -> list[tuple[float, float, float]]:
+    """The colours of ``n`` hue levels: the first ``n`` of the current colour cycle (the
+    theme's :data:`COLORBLIND`), or viridis when the cycle is shorter than ``n``."""
+    cycle = matplotlib.rcParams["axes.prop_cycle"].by_key().get("color", [])
+    return [to_rgb(c) for c in cycle[:n]] if n <= len(cycle) else _palette("viridis", n)
 
 
-def _mean_and_band(ax: Axes, data: pd.DataFrame, x: str, y: str, **line: object) -> None:
-    """What ``sns.lineplot(data=data, x=x, y=y, errorbar=BAND, ax=ax, **line)`` draws on
-    linear axes with numeric ``x``, without the cost of seaborn's general machinery
-    (about ten times the drawing itself; the tests compare the pixels of both).
+def _desaturate(colour: object, proportion: float) -> tuple[float, float, float]:
+    """``colour`` with its HLS saturation scaled by ``proportion`` (seaborn's bar colours)."""
+    h, lightness, saturation = colorsys.rgb_to_hls(*to_rgb(colour))
+    return colorsys.hls_to_rgb(h, lightness, saturation * proportion)
 
-    As seaborn does: the rows sorted by ``x`` then ``y``, the mean of ``y`` and its
-    :data:`BAND` at each ``x`` (the raw points when no ``x`` repeats), one line with
-    white-edged markers, the band filled at alpha 0.2 in the line's colour, the axis
-    labels set to the column names where empty, and a legend when the axes have
-    labelled artists.
+
+# seaborn's grey-to-black "dark:k" palette runs from this grey (the mean markers of a strip).
+_DARK_GREY = (0.1477136475930195, 0.14772002848141771, 0.1476949000552352)
+
+
+def _dark_palette(n: int) -> list[tuple[float, float, float]]:
+    """``n`` colours from :data:`_DARK_GREY` to black (``seaborn.color_palette("dark:k", n)``)."""
+    blend = LinearSegmentedColormap.from_list("dark", [_DARK_GREY, (0.0, 0.0, 0.0)])
+    return [tuple(c) for c in blend(np.linspace(0, 1, n))[:, :3].tolist()]
+
+
+# The markers and dashes that tell the levels of a line's ``style`` apart, in order.
+STYLE_MARKERS = ("o", "X", (4, 0, 45), "P", (4, 0, 0), (4, 1, 0), "^", (4, 1, 45), "v")
+STYLE_DASHES = ("", (4, 1.5), (1, 1), (3, 1.25, 1.5, 1.25), (5, 1, 1, 1))
+
+
+def _levels(column: pd.Series) -> list:
+    """The distinct values of ``column``: sorted when numeric, else in order of appearance."""
+    values = column.dropna()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return sorted(values.unique().tolist())
+    return list(values.drop_duplicates())
+
+
+def _as_seaborn_reads(data: pd.DataFrame, x: str, y: str, *more: str | None) -> pd.DataFrame:
+    """The rows of ``data`` that a mean curve averages: ``x`` (when numeric) and ``y`` as
+    float64, rows where any of ``x``, ``y`` and the columns ``more`` is missing left out
+    (as seaborn's lineplot reads them)."""
+    columns = list(dict.fromkeys(c for c in (x, y, *more) if c))
+    data = data[columns].dropna()
+    floats = [x, y] if pd.api.types.is_numeric_dtype(data[x]) else [y]
+    return data.astype(dict.fromkeys(floats, float))
+
+
+def _curve(ax: Axes, data: pd.DataFrame, x: str, y: str, colour: object = None, **line):
+    """Draw the mean of ``y`` against ``x`` with its :data:`BAND`; return the line.
+
+    As seaborn's lineplot: the rows sorted by ``x`` (a numeric one; other ``x`` in order
+    of appearance, on a categorical axis) then ``y``, the mean and band at each ``x``
+    (the raw points when no ``x`` repeats), white-edged markers, the band one
+    PolyCollection at alpha 0.2 in the line's colour. With ``colour``, the line is drawn
+    in the colour cycle's next colour (which moves the cycle on, as a hue level of
+    seaborn does) and then given ``colour``.
     """
-    if data.empty:
-        return
-    data = data.sort_values([x, y])
-    values = data.groupby(x, sort=True)[y]
+    numeric = pd.api.types.is_numeric_dtype(data[x])
+    if numeric:
+        data = data.sort_values([x, y])
+    else:
+        rank = pd.Series(pd.Categorical(data[x], pd.unique(data[x])).codes, index=data.index)
+        data = data.assign(_rank=rank).sort_values(["_rank", y])
+    values = data.groupby(x, sort=numeric)[y]
     repeated = data[x].value_counts().max() > 1
-    xs = np.asarray(list(values.groups), dtype=float)
     if repeated:
-        means = values.mean().to_numpy(dtype=float)
+        mean = values.mean()
+        xs, means = mean.index.to_numpy(), mean.to_numpy(dtype=float)
         band = np.array([BAND(v) for _, v in values], dtype=float).reshape(-1, 2)
     else:
-        xs, means = data[x].to_numpy(dtype=float), data[y].to_numpy(dtype=float)
+        xs, means = data[x].to_numpy(), data[y].to_numpy(dtype=float)
     (drawn,) = ax.plot(xs, means, markeredgewidth=0.75, markeredgecolor="w", **line)
+    if colour is not None:
+        drawn.set_color(colour)
     if repeated:
         ax.fill_between(xs, band[:, 0], band[:, 1], color=drawn.get_color(), alpha=0.2)
+    return drawn
+
+
+def _axis_labels(ax: Axes, x: str, y: str) -> None:
+    """Name the axes after the columns ``x`` and ``y`` where they have no label yet."""
     if not ax.get_xlabel():
         ax.set_xlabel(x, visible=any(t.get_visible() for t in ax.get_xticklabels()))
     if not ax.get_ylabel():
         ax.set_ylabel(y, visible=any(t.get_visible() for t in ax.get_yticklabels()))
+
+
+def _mean_and_band(ax: Axes, data: pd.DataFrame, x: str, y: str, **line: object) -> None:
+    """What ``sns.lineplot(data=data, x=x, y=y, errorbar=BAND, ax=ax, **line)`` draws
+    (the tests compare the pixels of both), at a tenth of its cost: one :func:`_curve`,
+    the axis labels set to the column names where empty, and a legend when the axes
+    have labelled artists. Means are of the values themselves on any axis scale."""
+    if data.empty:
+        return
+    _curve(ax, data, x, y, **line)
+    _axis_labels(ax, x, y)
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
+
+
+def _hue_lines(
+    ax: Axes,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str | None,
+    *,
+    order: list | None = None,
+    palette: Mapping | list | None = None,
+    style: str | None = None,
+    markers: bool = False,
+    legend: bool = True,
+    **line: object,
+) -> None:
+    """One mean curve with its 95 % band per level of ``hue`` (and of ``style``): what
+    ``sns.lineplot(data=data, x=x, y=y, hue=hue, hue_order=order, palette=palette,
+    style=style, markers=markers, dashes=not markers, errorbar=BAND, legend=legend,
+    **line)`` draws for a categorical ``hue`` (tests/test_plots.py compares the pixels).
+
+    Levels are ``order`` or :func:`_levels` of the column; colours come from ``palette``
+    (a mapping level -> colour, or a list in level order), else from the colour cycle
+    (:func:`_cycle_palette`). A ``style`` column gives each of its levels a dash pattern
+    (:data:`STYLE_DASHES`), or a marker (:data:`STYLE_MARKERS`) when ``markers``. A
+    numeric ``hue`` is drawn as categories too (seaborn would use a continuous colour
+    map). The legend is titled with the column's name; with two columns, each part of
+    the legend is headed by its column's name (an entry with a blank handle).
+    """
+    if hue is None and style is None:
+        _mean_and_band(ax, _as_seaborn_reads(data, x, y), x, y, **line)
+        return
+    levels = list(order) if order is not None else _levels(data[hue]) if hue else [None]
+    styles = _levels(data[style]) if style else [None]
+    data = _as_seaborn_reads(data, x, y, hue, style)
+    if hue is None:  # one colour for every style: the cycle's next, as matplotlib's plot
+        scout = ax.plot([], [], scalex=False, scaley=False, **line)[0]
+        colours = {None: scout.get_color()}
+        scout.remove()
+    elif isinstance(palette, Mapping):
+        colours = {level: palette[level] for level in levels}
+    else:
+        colours = dict(zip(levels, palette or _cycle_palette(len(levels)), strict=False))
+    look = {
+        kind: {"marker": STYLE_MARKERS[i % len(STYLE_MARKERS)]}
+        if markers
+        else {"dashes": STYLE_DASHES[i % len(STYLE_DASHES)]}
+        for i, kind in enumerate(styles)
+    }
+    one = hue is None or style is None or style == hue  # a legend entry per drawn line
+    for level, kind in product(levels, styles):
+        part = data
+        if hue:
+            part = part[part[hue] == level]
+        if style:
+            part = part[part[style] == kind]
+        if part.empty:
+            continue
+        label = str(level if hue else kind) if legend and one else None
+        if hue:  # a hue level moves the colour cycle on; one colour for all styles does not
+            drawn = _curve(ax, part, x, y, colours[level], label=label, **line)
+        else:
+            drawn = _curve(ax, part, x, y, label=label, **{**line, "color": colours[None]})
+        if "dashes" in look[kind]:
+            drawn.set_dashes(look[kind]["dashes"])
+        if "marker" in look[kind]:
+            drawn.set_marker(look[kind]["marker"])
+    _axis_labels(ax, x, y)
+    if not legend:
+        return
+    if one:
+        ax.legend(title=hue or style)
+        return
+    common = dict(line, markeredgewidth=0.75, markeredgecolor="w")
+    handles, labels = [], []
+    for column, entries in ((hue, levels), (style, styles)):
+        if column is None:
+            continue
+        handles.append(Line2D([], [], **{**common, "color": "w", "linewidth": 0, "marker": ""}))
+        labels.append(column)
+        for entry in entries:
+            kws = {"color": colours[entry]} if column == hue else {"color": ".2", **look[entry]}
+            handles.append(Line2D([], [], **{**common, **kws}))
+            labels.append(str(entry))
+    ax.legend(handles, labels)
 
 
 def _groups(frame: pd.DataFrame, hue: str | None) -> list[tuple[object, pd.DataFrame]]:
@@ -334,7 +547,7 @@ def subplots(ncols: int, width: float = 5.2, height: float = 3.8):
 ACCURACY = "recall, nearest of the tasks' values"  # fraction of test keys
 # One colour per memory in every forgetting figure (skipping the palette's fourth colour,
 # which is hard to tell from its second).
-_COLOURS = sns.color_palette("colorblind")
+_COLOURS = _palette("colorblind", 10)
 MEMORY_COLOURS = dict(
     zip(
         ["EpisodicMemory", "MatrixAssociativeMemory", "DeltaRuleMemory", "AttentionMemory"],
@@ -361,21 +574,52 @@ def task_accuracies(
     """
     _require(frame, [by, "chance", *TWO_TASKS])
     ax = _axes(ax)
-    long = frame.melt(id_vars=[by], value_vars=list(TWO_TASKS), value_name="accuracy")
-    long["tested"] = long["variable"].map(TWO_TASKS)
-    sns.barplot(data=long, y=by, x="accuracy", hue="tested", errorbar=BAND, ax=ax)
-    ax.axvline(frame["chance"].mean(), **CHANCE_STYLE, label="chance")
+    _bars(ax, frame, by, TWO_TASKS)
+    chance = ax.axvline(frame["chance"].mean(), **CHANCE_STYLE, label="chance")
     _note_diverged(ax, frame, by)
     ax.set_xlim(0, 1.02)
     ax.set_xlabel(ACCURACY)
     ax.set_ylabel("")
     if legend:
-        ax.legend(title="tested", loc="center left", bbox_to_anchor=(1.01, 0.5))
-    else:
-        ax.get_legend().remove()
+        ax.legend([*ax.containers, chance], [*TWO_TASKS.values(), "chance"], title="tested",
+                  loc="center left", bbox_to_anchor=(1.01, 0.5))  # fmt: skip
     if title:
         ax.set_title(title)
     return ax
+
+
+def _bars(ax: Axes, frame: pd.DataFrame, by: str, columns: Mapping[str, str]) -> None:
+    """Horizontal bars of the mean of each of ``columns`` (column -> label) for each
+    ``by`` value, one row per value in order of appearance, with the :data:`BAND`
+    interval as a dark grey error bar: seaborn's barplot of the melted frame, bars in
+    the cycle's colours at 75 % saturation, one BarContainer and one LineCollection per
+    column."""
+    names = list(frame[by].drop_duplicates())
+    width = 0.8 / len(columns)
+    rows = np.arange(len(names), dtype=float)
+    colours = [_desaturate(c, 0.75) for c in _cycle_palette(len(columns))]
+    grouped = frame.groupby(by, sort=False)
+    for i, ((column, label), colour) in enumerate(zip(columns.items(), colours, strict=True)):
+        means = grouped[column].mean().reindex(names).to_numpy(dtype=float)
+        band = np.array([BAND(grouped[column].get_group(n)) for n in names]).reshape(-1, 2)
+        at = rows + width * i + width / 2 - 0.4
+        ax.barh(at, means, height=width, color=colour, label=label)
+        lw = 1.5 * matplotlib.rcParams["lines.linewidth"]
+        ax.hlines(at, band[:, 0], band[:, 1], color=".26", lw=lw, capstyle="round")
+    _categories(ax, "y", names)
+
+
+def _categories(ax: Axes, axis: str, names: list) -> None:
+    """Make ``axis`` of ``ax`` a categorical one: ``names`` at 0, 1, ... (top down on y),
+    no grid along it."""
+    if axis == "x":
+        ax.set_xticks(range(len(names)), labels=[str(n) for n in names])
+        ax.xaxis.grid(False)
+        ax.set_xlim(-0.5, len(names) - 0.5)
+    else:
+        ax.set_yticks(range(len(names)), labels=[str(n) for n in names])
+        ax.yaxis.grid(False)
+        ax.set_ylim(len(names) - 0.5, -0.5)
 
 
 def sweep_curve(
@@ -402,21 +646,8 @@ def sweep_curve(
     ax = _axes(ax)
     names = [] if hue is None else list(frame[hue].drop_duplicates())
     known = hue == "memory" and set(names) <= set(MEMORY_COLOURS)
-    line = dict(marker="o", markersize=4)
-    if hue is None and style is None and _draws_plainly(ax, frame, x):
-        _mean_and_band(ax, _as_seaborn_reads(frame, x, y), x, y, **line)
-    else:
-        sns.lineplot(
-            data=frame,
-            x=x,
-            y=y,
-            hue=hue,
-            style=style,
-            palette={n: MEMORY_COLOURS[n] for n in names} if known else None,
-            errorbar=BAND,
-            ax=ax,
-            **line,
-        )
+    palette = {n: MEMORY_COLOURS[n] for n in names} if known else None
+    _hue_lines(ax, frame, x, y, hue, palette=palette, style=style, marker="o", markersize=4)
     if y == "accuracy" and _has_chance(frame):
         _legend_with(ax, _chance_curve(ax, frame, x))
         nearest = (
@@ -454,26 +685,45 @@ def accuracy_heatmap(matrix: object, *, ax: Axes | None = None, title: str | Non
     if mean.ndim != 2 or mean.shape[0] != mean.shape[1]:
         raise ValueError(f"matrix must have shape (trials, T, T), got {tuple(np.shape(matrix))}")
     ax = _axes(ax)
-    ticks = np.arange(1, mean.shape[0] + 1)
-    sns.heatmap(
-        mean,
-        vmin=0,
-        vmax=1,
-        cmap="viridis",
-        annot=True,
-        fmt=".2f",
-        annot_kws={"fontsize": "small"},
-        xticklabels=ticks,
-        yticklabels=ticks,
-        square=True,
-        cbar_kws={"label": "mean accuracy", "shrink": 0.8},
-        ax=ax,
-    )
+    ticks = list(range(1, mean.shape[0] + 1))
+    _heatmap(ax, mean, ticks, ticks, "mean accuracy")
     ax.set_xlabel("task tested")
     ax.set_ylabel("after learning task")
     if title:
         ax.set_title(title)
     return ax
+
+
+def _relative_luminance(colours: np.ndarray) -> np.ndarray:
+    """The relative luminance (W3C) of RGB(A) ``colours`` ``(n, 3 or 4)``."""
+    rgb = np.asarray(colours, dtype=float)[:, :3]
+    rgb = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return rgb @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def _heatmap(ax: Axes, values: np.ndarray, xticks: list, yticks: list, label: str) -> None:
+    """``values`` ``(rows, columns)`` as square viridis cells from 0 to 1, row 0 on top,
+    each annotated with its value (".2f", dark on light cells, white on dark ones; NaN
+    cells left blank), and a colour bar labelled ``label``: seaborn's annotated heatmap
+    in one QuadMesh, without its tick-label overlap check (a layout pass)."""
+    values = np.ma.masked_invalid(np.asarray(values, dtype=float))
+    rows, cols = values.shape
+    mesh = ax.pcolormesh(values, cmap="viridis", vmin=0, vmax=1)
+    ax.set(xlim=(0, cols), ylim=(rows, 0))
+    ax.set_aspect("equal")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xticks(np.arange(cols) + 0.5, labels=[str(t) for t in xticks])
+    ax.set_yticks(np.arange(rows) + 0.5, labels=[str(t) for t in yticks], va="center")
+    bar = ax.figure.colorbar(mesh, ax=ax, shrink=0.8, label=label)
+    bar.outline.set_linewidth(0)
+    shown = ~np.ma.getmaskarray(values)
+    light = _relative_luminance(mesh.to_rgba(values.filled(0).ravel())) > 0.408
+    for (i, j), is_light in zip(np.ndindex(rows, cols), light, strict=True):
+        if shown[i, j]:
+            ax.text(j + 0.5, i + 0.5, f"{values[i, j]:.2f}", ha="center", va="center",
+                    color=".15" if is_light else "w", fontsize="small")  # fmt: skip
 
 
 def forgetting_trace(
@@ -486,15 +736,7 @@ def forgetting_trace(
     ax = _axes(ax)
     steps_a, steps_b = int(frame["steps_A"].iloc[0]), int(frame["steps_B"].iloc[0])
     ax.axvspan(steps_a, steps_a + steps_b, color="0.9", zorder=0, label="writing B")
-    sns.lineplot(
-        data=frame,
-        x="step",
-        y="accuracy",
-        hue="task",
-        hue_order=["A", "B"],
-        errorbar=BAND,
-        ax=ax,
-    )
+    _hue_lines(ax, frame, "step", "accuracy", "task", order=["A", "B"])
     ax.axhline(frame["chance"].mean(), **CHANCE_STYLE, label="chance")
     _note_diverged(ax, frame, "memory")
     ax.set_ylim(-0.02, 1.02)
@@ -524,8 +766,8 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 def _capacity_palette(n: int) -> list:
     """Colour-blind palette without its vermillion next to its orange (for <= 10 lines)."""
     if n > 10:
-        return sns.color_palette("viridis", n)
-    base = sns.color_palette("colorblind", 10)
+        return _palette("viridis", n)
+    base = _palette("colorblind", 10)
     return [base[i] for i in (0, 1, 2, 4, 3, 5, 6, 7, 8, 9)][:n]
 
 
@@ -711,13 +953,19 @@ def probe_strip(
     """
     _require(frame, ["target", "cosine", hue])
     ax = _axes(ax)
-    kw = dict(data=frame, x="target", y="cosine", hue=hue, ax=ax)
-    n = frame[hue].nunique()
-    sns.stripplot(**kw, dodge=True, alpha=0.35, size=3, jitter=0.15)
-    sns.pointplot(
-        **kw, dodge=0.8 * (n - 1) / n, errorbar=BAND, linestyle="none", markers="D",
-        markersize=4, palette="dark:k", legend=False,
-    )  # fmt: skip
+    targets, names = _levels(frame["target"]), _levels(frame[hue])
+    n = len(names)
+    shown = frame.dropna(subset=["target", "cosine", hue])
+    at = shown["target"].map({t: i for i, t in enumerate(targets)}).to_numpy(dtype=float)
+    jitter = np.random.default_rng(0).uniform(-0.15 / n, 0.15 / n, len(shown))
+    for i, (name, colour) in enumerate(zip(names, _cycle_palette(n), strict=True)):
+        mine = (shown[hue] == name).to_numpy()
+        x = at[mine] + 0.8 / n * (i - (n - 1) / 2) + jitter[mine]
+        ax.scatter(x, shown["cosine"][mine], s=9, color=colour, alpha=0.35, linewidth=0,
+                   label=str(name))  # fmt: skip
+    _points(ax, shown, "target", "cosine", hue, targets, names, _dark_palette(n),
+            0.8 * (n - 1) / n, marker="D", markersize=4)  # fmt: skip
+    _categories(ax, "x", targets)
     ax.axhline(0, color="0.5", lw=0.8)
     _note_diverged(ax, frame, hue)
     ax.set_xlabel("item compared with the read")
@@ -728,15 +976,42 @@ def probe_strip(
     return ax
 
 
+def _points(
+    ax: Axes,
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str,
+    order: list,
+    names: list,
+    colours: list,
+    dodge: float,
+    **marker: object,
+) -> None:
+    """The mean of ``y`` at each category of ``x`` (placed at 0, 1, ... in ``order``) and
+    each ``hue`` level of ``names``, with its :data:`BAND` interval as a thick bar, the
+    levels spread over ``dodge``: seaborn's pointplot without lines, one ``errorbar``
+    (a line and one LineCollection) per level."""
+    lw = 1.8 * matplotlib.rcParams["lines.linewidth"]
+    for i, (name, colour) in enumerate(zip(names, colours, strict=True)):
+        values = frame[frame[hue] == name].groupby(x)[y]
+        present = [t for t in order if t in values.groups]
+        if not present:
+            continue
+        means = values.mean().reindex(present).to_numpy(dtype=float)
+        band = np.array([BAND(values.get_group(t)) for t in present]).reshape(-1, 2)
+        shift = -dodge / 2 + dodge / (len(names) - 1) * i if dodge and len(names) > 1 else 0
+        at = np.array([order.index(t) for t in present], dtype=float) + shift
+        ax.errorbar(at, means, yerr=np.abs(band - means[:, None]).T, ls="none", color=colour,
+                    lw=lw, mew=0.75 * lw, **marker)  # fmt: skip
+
+
 def chain_curve(frame: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Fraction of trials whose chained read is nearest the right item, against list position."""
     _require(frame, ["position", "correct", "memory"])
     ax = _axes(ax)
-    sns.lineplot(
-        data=frame.assign(correct=frame["correct"].astype(float)),
-        x="position", y="correct", hue="memory", style="memory", markers=True, dashes=False,
-        errorbar=BAND, ax=ax,
-    )  # fmt: skip
+    _hue_lines(ax, frame.assign(correct=frame["correct"].astype(float)), "position", "correct",
+               "memory", style="memory", markers=True)  # fmt: skip
     _note_diverged(ax, frame, "memory")
     ax.set_xlabel("position in the list (item 1 is the first cue)")
     ax.set_ylabel("correct (fraction of trials)")
@@ -764,7 +1039,7 @@ def lag_crp_curve(
         )
     max_lag = _validate.positive_int("max_lag", max_lag)
     ax = _axes(ax)
-    colours = sns.color_palette("colorblind")
+    colours = _palette("colorblind", 10)
     palette = [colours[i] for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)][: len(crps)]
     for (name, crp), colour in zip(crps.items(), palette, strict=True):
         _require(crp, ["lag", "prob"], f"crps[{name!r}]")
@@ -772,10 +1047,7 @@ def lag_crp_curve(
         for side in (near[near["lag"] < 0], near[near["lag"] > 0]):
             label = name if side["lag"].iloc[0] > 0 else None
             line = dict(color=colour, marker="o", label=label)
-            if _draws_plainly(ax, side, "lag"):
-                _mean_and_band(ax, _as_seaborn_reads(side, "lag", "prob"), "lag", "prob", **line)
-            else:
-                sns.lineplot(data=side, x="lag", y="prob", errorbar=BAND, ax=ax, **line)
+            _mean_and_band(ax, _as_seaborn_reads(side, "lag", "prob"), "lag", "prob", **line)
     ax.set_xlabel("lag (serial positions from the previous recall)")
     ax.set_ylabel("conditional response probability")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -884,10 +1156,8 @@ def projection_panels(trace: pd.DataFrame, *, hue: str = "design", title: str | 
     fig, axes = subplots(3, width=4.4, height=3.6)
     for ax, y in zip(axes, TRACE_LABELS, strict=True):
         shown = trace[trace[y].notna()]
-        sns.lineplot(
-            data=shown, x="step", y=y, hue=hue, hue_order=sorted(trace[hue].unique()),
-            errorbar=BAND, marker="o", markersize=4, ax=ax,
-        )  # fmt: skip
+        _hue_lines(ax, shown, "step", y, hue, order=sorted(trace[hue].unique()), marker="o",
+                   markersize=4)  # fmt: skip
         _note_diverged(ax, trace, hue)
         ax.set_xlabel("writes of all N pairs")
         ax.set_ylabel(TRACE_LABELS[y])
@@ -945,10 +1215,7 @@ def dimension_heatmap(
     _require(frame, [x, y, value])
     ax = _axes(ax)
     grid = frame.groupby([y, x])[value].mean().unstack(x).sort_index(ascending=False)
-    sns.heatmap(
-        grid, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", square=True,
-        annot_kws={"fontsize": "small"}, cbar_kws={"label": f"mean {value}", "shrink": 0.8}, ax=ax,
-    )  # fmt: skip
+    _heatmap(ax, grid.to_numpy(dtype=float), list(grid.columns), list(grid.index), f"mean {value}")
     _note_diverged(ax, frame)
     ax.set_xlabel(x.replace("_", " ") + " (coordinates)")
     ax.set_ylabel(y.replace("_", " ") + " (coordinates)")
@@ -996,14 +1263,13 @@ def profile_panels(
     fig, grid = plt.subplots(2, 3, figsize=(16, 8.2), layout="constrained")
     axes = dict(zip(protocols, grid.flat, strict=False))
     rows = {p: frame[frame["protocol"] == p] for p in protocols}
-    kw = dict(hue="memory", palette=palette, errorbar=BAND, legend=False)
-    line = dict(kw, marker="o", markersize=3)
+    line = dict(palette=palette, legend=False, marker="o", markersize=3)
 
     adapt = rows["adaptation"]
     start = adapt[adapt["step"] == 0].groupby("memory")["mse"].mean()
     relative = (adapt["mse"] / adapt["memory"].map(start)).clip(lower=PROFILE_FLOOR)
     ax = axes["adaptation"]
-    sns.lineplot(data=adapt.assign(relative=relative), x="step", y="relative", ax=ax, **line)
+    _hue_lines(ax, adapt.assign(relative=relative), "step", "relative", "memory", **line)
     ax.axhline(0.1, color="k", ls=":", lw=1)
     ax.set_yscale("log")
     _headline_marks(ax, names, palette, headlines, "steps_to_90pct", 0.1, log=True, rows=adapt)
@@ -1016,7 +1282,7 @@ def profile_panels(
         ("dimensions", "dim", "dimension sweep (N = 50)"),
     ):
         ax = axes[name]
-        sns.lineplot(data=rows[name], x=x, y="accuracy", ax=ax, **line)
+        _hue_lines(ax, rows[name], x, "accuracy", "memory", **line)
         ax.axhline(0.95, color="k", ls=":", lw=1)
         ax.set_xscale("log", base=2)
         ticks = sorted(rows[name][x].unique())
@@ -1037,11 +1303,10 @@ def profile_panels(
     ax = axes["contiguity"]
     probe = rows["contiguity"]
     probe = probe[(probe["cue"] == "B") & probe["target"].isin(["A", "B", "C"])]
-    sns.pointplot(
-        data=probe, x="target", y="cosine", order=["A", "B", "C"],
-        dodge=0.5 if len(names) > 1 else False,
-        linestyle="none", markers="o", markersize=4, ax=ax, **kw,
-    )  # fmt: skip
+    shown = [n for n in names if n in set(probe["memory"])]
+    _points(ax, probe, "target", "cosine", "memory", ["A", "B", "C"], shown,
+            [palette[n] for n in shown], 0.5, marker="o", markersize=4)  # fmt: skip
+    _categories(ax, "x", ["A", "B", "C"])
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("item compared with the read of B (A -> B -> C stored)")
     ax.set_ylabel("cosine(read of B, item)")
@@ -1050,7 +1315,7 @@ def profile_panels(
 
     ax = axes["cue_noise"]
     noise = rows["cue_noise"]
-    sns.lineplot(data=noise, x="cue_noise", y="accuracy", ax=ax, **line)
+    _hue_lines(ax, noise, "cue_noise", "accuracy", "memory", **line)
     ax.axhline(0.95, color="k", ls=":", lw=1)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("cue noise: |noise| / |key| (flipped fraction for ±1 patterns)")
