@@ -3,8 +3,9 @@
 An explorer (``memnb.widgets.*_explorer``) redraws by calling its drawing function
 (``memnb.widgets.*_figure``) with the controls' values and showing the figure; its
 default settings are the explorer's own defaults, which is its first draw. A redraw here
-is that call plus rendering the figure to PNG as Jupyter's inline backend does
-(``IPython.core.pylabtools.print_figure``, tight bounding box), timed in CPU seconds of
+is that call plus rendering the figure to PNG as Jupyter's inline backend does under the
+book's theme (``IPython.core.pylabtools.print_figure`` without a tight bounding box, see
+``memnb.plots.draw_inline_once``), timed in CPU seconds of
 this process (``time.process_time``): on a machine shared with other work, the CPU time
 of a one-thread run is what it would take on an idle one, where wall time is not. A
 redraw should take less than ``TARGET`` seconds, so that moving a slider feels immediate.
@@ -54,7 +55,7 @@ def redraw(name: str, settings: dict[str, object]) -> float:
     widgets._RESULTS.clear()
     start = time.process_time()
     fig = draw(**settings)
-    print_figure(fig, "png", bbox_inches="tight")
+    print_figure(fig, "png", bbox_inches=None)
     seconds = time.process_time() - start
     plt.close(fig)
     return seconds
