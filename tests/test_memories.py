@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import math
 from functools import partial
 from itertools import pairwise
@@ -238,7 +237,7 @@ def test_episodic_update_is_one_sgd_step(trials):
     memory = EpisodicMemory(
         dim, memory_size=5, lr=lr, beta=beta, trials=trials, optimizer="sgd", seed=7, dtype=F64
     )
-    assert isinstance(memory.optimizer, torch.optim.SGD)
+    assert type(memory.optimizer).__name__ == "SGD"
     keys, values = random_pairs(2, dim, trials, seed=8, dtype=F64)
     slot_keys = memory.slot_keys.detach().clone().requires_grad_()
     slot_values = memory.slot_values.detach().clone().requires_grad_()
@@ -262,7 +261,7 @@ def test_episodic_update_is_one_sgd_step(trials):
 
 def test_episodic_default_optimizer_is_adam_and_moves_each_coordinate_by_lr():
     memory = EpisodicMemory(8, memory_size=4, trials=2, seed=0, dtype=F64)
-    assert isinstance(memory.optimizer, torch.optim.Adam)
+    assert type(memory.optimizer).__name__ == "Adam"
     assert memory.lr == 0.1
     params = memory.optimizer.param_groups[0]["params"]
     assert params[0] is memory.slot_keys and params[1] is memory.slot_values
@@ -500,27 +499,6 @@ def test_matrix_write_builds_no_autograd_graph(cls):
     for _ in range(3):
         memory.update(keys.requires_grad_(True), values)
     assert memory.matrix.grad_fn is None and not memory.matrix.requires_grad
-
-
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_slot_memory_steps_with_a_fused_kernel_where_there_is_one(optimizer, monkeypatch):
-    memory = memnb.EpisodicMemory(4, 6, optimizer=optimizer, seed=0)
-    assert memory.optimizer.defaults["fused"] is True
-    slot_module = importlib.import_module("memnb.memories.slot")
-    plain = slot_module._OPTIMIZERS[optimizer]
-
-    def no_fused_kernel(params, lr, fused=None):
-        if fused:
-            raise RuntimeError("`fused=True` requires all the params to be on supported devices")
-        return plain(params, lr=lr)
-
-    monkeypatch.setitem(slot_module._OPTIMIZERS, optimizer, no_fused_kernel)
-    fallback = memnb.EpisodicMemory(4, 6, optimizer=optimizer, seed=0)
-    assert not fallback.optimizer.defaults.get("fused")
-    keys, values = torch.randn(3, 4), torch.randn(3, 4)
-    memory.update(keys, values), fallback.update(keys, values)
-    # The fused and the default step differ only by float rounding.
-    torch.testing.assert_close(memory(keys), fallback(keys), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -1,9 +1,10 @@
-"""EpisodicMemory's write path: the same numbers as torch's own optimizer step, scratch
-tensors that never leak into what a read returns, and a benchmark reference that replays
-exactly the capacity sweep's matrix products."""
+"""The slot memories' writes: the optimizers take torch's own steps bit for bit, without
+importing torch's compiler; scratch tensors never leak into what a read returns; and the
+benchmark reference replays exactly the capacity sweep's matrix products."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,22 +12,11 @@ import pytest
 import torch
 
 import memnb
-from memnb.memories import slot
+from memnb.memories import _optim
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import flops  # noqa: E402  (benchmarks/ is not a package)
-
-
-class StepsThroughTorch(memnb.EpisodicMemory):
-    """The write as torch.optim.Adam.step takes it, for comparison."""
-
-    def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        self.optimizer.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            per_trial = self._gradients(k, v)
-        self.optimizer.step()
-        return per_trial
 
 
 def pairs(n: int, d: int = 8, trials: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,46 +24,66 @@ def pairs(n: int, d: int = 8, trials: int = 3, seed: int = 0) -> tuple[torch.Ten
     return torch.randn(trials, n, d, generator=gen), torch.randn(trials, n, d, generator=gen)
 
 
-@pytest.mark.parametrize("kind", ["slots", "projecting"])
-def test_writes_equal_torch_adam_steps_bit_for_bit(kind):
-    def build(cls: type) -> torch.nn.Module:
-        if kind == "slots":
-            return cls(8, memory_size=5, trials=3, seed=1, lr=0.05)
-        base = type("P", (memnb.ProjectingEpisodicMemory,), {"_write": cls._write})
-        return base(8, memory_dim=6, memory_size=5, trials=3, seed=1, lr=0.05)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    ("ours", "theirs", "settings"),
+    [
+        (_optim.Adam, torch.optim.Adam, dict(lr=0.1)),
+        (_optim.Adam, torch.optim.Adam, dict(lr=3e-3, betas=(0.5, 0.9), eps=1e-6)),
+        (_optim.SGD, torch.optim.SGD, dict(lr=0.3)),
+    ],
+)
+def test_the_optimizers_take_torchs_single_tensor_steps_bit_for_bit(ours, theirs, settings, dtype):
+    gen = torch.Generator().manual_seed(0)
+    mine = [torch.nn.Parameter(torch.randn(3, 5, 4, generator=gen, dtype=dtype)) for _ in "ab"]
+    copies = [torch.nn.Parameter(p.detach().clone()) for p in mine]
+    a, b = ours(mine[:1], **settings), theirs(copies[:1], foreach=False, **settings)
+    a.add_param_group({"params": mine[1:]})
+    b.add_param_group({"params": copies[1:]})
+    for step in range(60):
+        for p, q in zip(mine, copies, strict=True):
+            grad = torch.randn(p.shape, generator=gen, dtype=dtype) * 10.0 ** (step % 7 - 3)
+            p.grad, q.grad = grad, grad.clone()
+        if step == 30:
+            mine[1].grad = copies[1].grad = None  # a parameter without a gradient is left
+        a.step(), b.step()
+        a.zero_grad(), b.zero_grad()
+    for p, q in zip(mine, copies, strict=True):
+        assert torch.equal(p, q)
+    for p, q in zip(mine, copies, strict=True):
+        for name in a.state.get(p, {}):
+            want = b.state[q][name]
+            got = a.state[p][name]
+            assert got == want.item() if name == "step" else torch.equal(got, want)
 
-    ours = build(memnb.EpisodicMemory)
-    torchs = build(StepsThroughTorch)
-    for n in (4, 7, 4):  # sizes change between writes: scratch tensors are remade
-        keys, values = pairs(n, seed=n)
-        for _ in range(3):
-            assert torch.equal(ours.update(keys, values), torchs.update(keys, values))
-    for mine, theirs in zip(ours.parameters(), torchs.parameters(), strict=True):
-        assert torch.equal(mine, theirs)
-    a, b = ours.optimizer.state_dict()["state"], torchs.optimizer.state_dict()["state"]
-    assert a.keys() == b.keys() and all(
-        torch.equal(a[i][name], b[i][name]) for i in a for name in a[i]
+
+def test_a_slot_memory_does_not_import_torchs_compiler():
+    code = (
+        "import sys, torch, memnb\n"
+        "m = memnb.ProjectingEpisodicMemory(8, memory_dim=4, memory_size=3, seed=0)\n"
+        "m.update(torch.randn(2, 8), torch.randn(2, 8))\n"
+        "e = memnb.EpisodicMemory(4, 3, optimizer='sgd', seed=0)\n"
+        "e.update(torch.randn(2, 4), torch.randn(2, 4))\n"
+        "print('torch._dynamo' in sys.modules)\n"
     )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False", run.stderr
 
 
-def test_other_optimizers_and_amsgrad_take_their_own_step():
-    memory = memnb.EpisodicMemory(4, memory_size=3, optimizer="sgd", seed=0)
-    before = memory.slot_values.detach().clone()
-    memory.update(*[x[0] for x in pairs(2, d=4, trials=1)])
-    assert not torch.equal(before, memory.slot_values)
-    amsgrad = memnb.EpisodicMemory(4, memory_size=3, seed=0)
-    amsgrad.optimizer = torch.optim.Adam(amsgrad.parameters(), lr=0.1, amsgrad=True)
-    reference = memnb.EpisodicMemory(4, memory_size=3, seed=0)
-    reference.optimizer = torch.optim.Adam(reference.parameters(), lr=0.1, amsgrad=True)
-    keys, values = (x[0] for x in pairs(2, d=4, trials=1))
-    for _ in range(3):
-        amsgrad.update(keys, values)
-        reference.optimizer.zero_grad()
-        with torch.enable_grad():
-            reference._loss(keys[None], values[None]).sum().backward()
-        reference.optimizer.step()
-    assert "max_exp_avg_sq" in next(iter(amsgrad.optimizer.state.values()))
-    torch.testing.assert_close(amsgrad.slot_values, reference.slot_values)
+@pytest.mark.parametrize(
+    ("group", "error", "message"),
+    [
+        ([1], TypeError, "must be a dict with 'params'"),
+        ({"params": []}, ValueError, "at least one tensor"),
+        ({"params": [3.0]}, TypeError, "parameters must be tensors, got float"),
+    ],
+)
+def test_a_bad_parameter_group_is_named(group, error, message):
+    memory = memnb.EpisodicMemory(4, 3, seed=0)
+    with pytest.raises(error, match=message):
+        memory.optimizer.add_param_group(group)
+    with pytest.raises(ValueError, match="more than one group"):
+        memory.optimizer.add_param_group({"params": [memory.slot_keys]})
 
 
 def test_a_read_never_returns_a_scratch_tensor():
@@ -88,13 +98,14 @@ def test_a_read_never_returns_a_scratch_tensor():
     assert first.data_ptr() not in scratch
 
 
-def test_the_step_of_a_fresh_adam_makes_its_state():
-    memory = memnb.EpisodicMemory(4, memory_size=3, seed=0)
-    assert not memory.optimizer.state
-    memory.update(*[x[0] for x in pairs(2, d=4, trials=1)])
-    assert all(s["step"].item() == 1 for s in memory.optimizer.state.values())
-    slot._step(memory.optimizer)  # the grads of the last write are still set
-    assert all(s["step"].item() == 2 for s in memory.optimizer.state.values())
+def test_scratch_tensors_follow_the_number_of_pairs():
+    memory = memnb.EpisodicMemory(8, memory_size=5, trials=3, seed=0)
+    fresh = memnb.EpisodicMemory(8, memory_size=5, trials=3, seed=0)
+    for n in (4, 7, 4):
+        keys, values = pairs(n, seed=n)
+        assert torch.equal(memory.update(keys, values), fresh.update(keys, values))
+        fresh._scratch_tensors.clear()  # as if every write allocated anew
+    assert torch.equal(memory.slot_values, fresh.slot_values)
 
 
 def test_the_flop_reference_replays_the_sweeps_products():

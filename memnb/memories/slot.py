@@ -9,71 +9,18 @@ from typing import ClassVar
 
 import torch
 from torch import nn
-from torch.optim.adam import adam
 
 from .. import _validate
+from . import _optim
 from .base import BatchedMemory, init_generator, mse_and_gradient, per_trial_mse
 
-_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+_OPTIMIZERS = {"adam": _optim.Adam, "sgd": _optim.SGD}
 
 
-def _step(optimizer: torch.optim.Optimizer) -> None:
-    """One step of ``optimizer``, as ``optimizer.step()`` takes it.
-
-    A torch ``Adam`` whose parameters all have their state (every step after its first)
-    steps through torch's functional ``torch.optim.adam.adam`` on that state and its
-    param groups' settings, which is what ``Adam.step`` calls: the same numbers, without
-    the per-call bookkeeping of ``step`` (its profiler record, graph-mode checks and
-    hooks), which costs more than the fused kernel itself on a memory's small slots.
-    Step hooks registered on the optimizer are therefore not run; any other optimizer,
-    and Adam's first step, go through ``optimizer.step()``.
-    """
-    if type(optimizer) is not torch.optim.Adam:
-        optimizer.step()
-        return
-    groups = []
-    for group in optimizer.param_groups:
-        params = [p for p in group["params"] if p.grad is not None]
-        states = [optimizer.state.get(p) for p in params]
-        if not all(states) or group["amsgrad"] or any(p.is_complex() for p in params):
-            optimizer.step()  # the first step makes the state; amsgrad keeps a maximum
-            return
-        groups.append((group, params, states))
-    for group, params, states in groups:
-        beta1, beta2 = group["betas"]
-        adam(
-            params,
-            [p.grad for p in params],
-            [s["exp_avg"] for s in states],
-            [s["exp_avg_sq"] for s in states],
-            [],
-            [s["step"] for s in states],
-            foreach=group["foreach"],
-            capturable=group["capturable"],
-            differentiable=group["differentiable"],
-            fused=group["fused"],
-            decoupled_weight_decay=group["decoupled_weight_decay"],
-            amsgrad=False,
-            beta1=beta1,
-            beta2=beta2,
-            lr=group["lr"],
-            weight_decay=group["weight_decay"],
-            eps=group["eps"],
-            maximize=group["maximize"],
-        )
-
-
-def _make_optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """``name``'s optimizer over ``params``, as one fused kernel per step where torch has one.
-
-    The fused step does in one pass over the slots what the default one does in about
-    seven, and its results differ from it only by float rounding (one unit in the last
-    place). Devices without a fused kernel get the default step.
-    """
-    try:
-        return _OPTIMIZERS[name](params, lr=lr, fused=True)
-    except RuntimeError:  # no fused kernel for this device or dtype
-        return _OPTIMIZERS[name](params, lr=lr)
+def _make_optimizer(name: str, params: list[nn.Parameter], lr: float) -> _optim.Optimizer:
+    """``name``'s optimizer over ``params``: the update of torch's Adam or SGD
+    (:mod:`memnb.memories._optim` says why not torch's classes themselves)."""
+    return _OPTIMIZERS[name](params, lr=lr)
 
 
 class EpisodicMemory(BatchedMemory):
@@ -107,7 +54,8 @@ class EpisodicMemory(BatchedMemory):
         trials: None for one memory with inputs ``(N, d)``, or T independent memories
             with inputs ``(T, N, d)``.
         value_dim: value dimension (defaults to ``dim``).
-        optimizer: ``"adam"`` or ``"sgd"`` (torch's fused step where the device has one).
+        optimizer: ``"adam"`` or ``"sgd"``: the updates of ``torch.optim.Adam`` and
+            ``torch.optim.SGD``, bit for bit (see :mod:`memnb.memories._optim`).
         seed: an int or ``torch.Generator`` for the initial slots (None: torch's global RNG).
         device, dtype: where the slots live and their floating-point type.
     """
@@ -167,12 +115,10 @@ class EpisodicMemory(BatchedMemory):
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         if not self._closed_form():  # a loss or read without written-out gradients
             return self._autograd_write(k, v)
-        for group in self.optimizer.param_groups:  # zero_grad(set_to_none=True), unprofiled
-            for param in group["params"]:
-                param.grad = None
+        self.optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
             per_trial = self._gradients(k, v)
-            _step(self.optimizer)
+        self.optimizer.step()
         return per_trial
 
     def _closed_form(self) -> bool:
