@@ -3,8 +3,8 @@
 Every memory follows one protocol: ``update(keys, values)`` writes once and
 ``memory(queries)`` reads. Shapes are ``(N, d)``, or ``(T, N, d)`` for ``trials=T``.
 The memories load with the package (torch alone); every other module loads on first use
-(``memnb.experiments`` with pandas, ``memnb.plots`` and ``memnb.widgets`` with matplotlib,
-seaborn and ipywidgets), so a script that only runs a memory pays for none of them.
+(``memnb.experiments`` with pandas, ``memnb.plots`` and ``memnb.widgets`` with matplotlib
+and ipywidgets), so a script that only runs a memory pays for none of them.
 """
 
 from __future__ import annotations

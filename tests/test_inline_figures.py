@@ -70,7 +70,7 @@ def test_the_theme_draws_an_inline_figure_once_and_keeps_its_legend():
     width, height = shown.size
     assert (width, height) == (640, 400), shown.size
     right = shown.convert("L").crop((int(0.75 * width), 0, width, height))
-    assert min(right.getdata()) < 100
+    assert right.getextrema()[0] < 100
 
 
 def test_without_the_theme_the_hook_and_the_tight_box_draw_it_again():

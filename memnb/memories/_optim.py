@@ -96,6 +96,7 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps})
+        self._denominators: dict[torch.Tensor, torch.Tensor] = {}
 
     def _update(self, p: torch.Tensor, grad: torch.Tensor, group: dict[str, Any]) -> None:
         state = self.state.get(p)
@@ -107,5 +108,8 @@ class Adam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.lerp_(grad, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (exp_avg_sq.sqrt() / (1 - beta2**step) ** 0.5).add_(group["eps"])
+        denom = self._denominators.get(p)  # kept between steps: see EpisodicMemory._scratch
+        if denom is None or denom.shape != p.shape or denom.dtype != p.dtype:
+            denom = self._denominators[p] = torch.empty_like(exp_avg_sq)
+        torch.sqrt(exp_avg_sq, out=denom).div_((1 - beta2**step) ** 0.5).add_(group["eps"])
         p.addcdiv_(exp_avg, denom, value=-group["lr"] / (1 - beta1**step))
