@@ -33,7 +33,7 @@ TRIALS, WRITES, SLOTS = 16, 5, 100
 N_DIM, D_ITEMS = 64, 256  # d while N varies, N while d varies
 N_RANGE = (4, 8, 16, 32, 64, 128, 256, 512, 1024)
 D_RANGE = (8, 16, 32, 64, 128, 256, 512)
-QUICK_N_RANGE, QUICK_D_RANGE = (4, 16, 64, 256, 1024), (16, 64, 256)
+QUICK_N_RANGE, QUICK_D_RANGE = (4, 32, 256, 512), (16, 64, 128)
 FLOOR_FACTOR = 4.0
 AGREE = 0.15  # exponents closer than this agree
 
@@ -47,10 +47,11 @@ def fit(sizes: list[float], values: list[float]) -> float:
     return sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / sxx
 
 
-def time_capacity(cls: type, n: int, d: int, repeats: int) -> float:
-    """Median time of ``capacity`` at one N, with ``TRIALS`` trials and ``WRITES`` writes."""
+def time_capacity(cls: type, n: int, d: int, repeats: int, warmup: bool = True) -> float:
+    """Median time of ``capacity`` at one N, with ``TRIALS`` trials and ``WRITES`` writes
+    (after an untimed run at the same size, with ``warmup``)."""
     run = partial(capacity, cls, n_items=[n], steps=WRITES, trials=TRIALS, dim=d, seed=0)
-    times, _ = interleaved({"run": run}, repeats)
+    times, _ = interleaved({"run": run}, repeats, warmup=warmup)
     return median(times["run"])
 
 
@@ -69,16 +70,19 @@ def matmul_rate(repeats: int = 3) -> float:
     return count * 2.0 * TRIALS * 256 * 64 * SLOTS / median(times["matmul"])
 
 
-def grow(name: str, axis: str, sizes: tuple[int, ...], repeats: int, rate: float) -> dict:
-    """Time one memory along one axis (``"N"`` or ``"d"``) and fit the exponents."""
+def grow(
+    name: str, axis: str, sizes: tuple[int, ...], repeats: int, rate: float, warmup: bool = True
+) -> dict:
+    """Time one memory along one axis (``"N"`` or ``"d"``) and fit the exponents (each
+    size warmed up by an untimed run first, with ``warmup``)."""
     cls = MEMORIES[name]
     fixed = N_DIM if axis == "N" else D_ITEMS
 
     def shape(size: int) -> tuple[int, int]:
         return (size, fixed) if axis == "N" else (fixed, size)
 
-    floor = time_capacity(cls, 1, fixed if axis == "N" else min(sizes), repeats)
-    times = [time_capacity(cls, *shape(s), repeats) for s in sizes]
+    floor = time_capacity(cls, 1, fixed if axis == "N" else min(sizes), repeats, warmup)
+    times = [time_capacity(cls, *shape(s), repeats, warmup) for s in sizes]
     flops = [capacity_flops(name, [shape(s)[0]], shape(s)[1], TRIALS, WRITES) for s in sizes]
     used = [i for i, t in enumerate(times) if t >= FLOOR_FACTOR * floor]
     if len(used) < 2:  # every point is close to the overhead: fit the two largest
@@ -188,13 +192,14 @@ def measure(
     memories: tuple[str, ...] = tuple(MEMORIES),
     n_range: tuple[int, ...] = N_RANGE,
     d_range: tuple[int, ...] = D_RANGE,
+    warmup: bool = True,
 ) -> list[dict]:
     """Both axes for every memory: one result per memory and axis (see :func:`grow`)."""
     rate = matmul_rate(repeats)
     results = []
     for name in memories:
-        results.append(grow(name, "N", n_range, repeats, rate))
-        results.append(grow(name, "d", d_range, repeats, rate))
+        results.append(grow(name, "N", n_range, repeats, rate, warmup))
+        results.append(grow(name, "d", d_range, repeats, rate, warmup))
     return results
 
 

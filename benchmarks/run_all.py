@@ -1,7 +1,8 @@
 """Run every benchmark and write their numbers as a Markdown report and a JSON file.
 
 1. Batched trials against a Python loop over trials and seeds (:mod:`trials`), for
-   adaptation, capacity and forgetting at T = 64, with the ratio of each pair.
+   adaptation, capacity and forgetting at T = 64 (32 with ``--quick``), with the ratio of
+   each pair.
 2. Cost growth of the capacity experiment with N and with d (:mod:`growth`): the fitted
    exponents next to the ones the FLOP count predicts, and why they differ or agree.
 3. Achieved FLOP/s of the book's largest capacity sweep against plain ``torch.matmul``
@@ -12,11 +13,13 @@
 Every ratio is measured in this one run. All runs use one torch thread by default: the
 loop's small operations run on one core anyway, so the ratio measures batching alone,
 and on a machine shared with other work torch's multi-threaded kernels slow down by
-unpredictable factors (``--threads`` changes it). ``--quick`` keeps the sizes of the ratios,
-times each run once (after a small warm-up), times the loop over ``QUICK_LOOP`` of its
-trials and scales its time to all of them, measures the growth at fewer sizes and leaves
-out the explorers; it is meant to run while the book builds. The Markdown goes to stdout
-and to ``--out``; the JSON, with every number, next to it (same name, ``.json``).
+unpredictable factors (``--threads`` changes it). ``--quick`` keeps the protocols' sizes
+but batches ``QUICK_TRIALS`` trials, times each run once (after a small warm-up), times
+the loop over ``QUICK_LOOP`` of its trials and scales its time to all of them, measures
+the growth at fewer sizes without a warm-up run at each, reads the largest sweep after up
+to 20 writes instead of 100 and leaves out the explorers; it is meant to run while the
+book builds. The Markdown goes to stdout and to ``--out``; the JSON, with every number,
+next to it (same name, ``.json``).
 
 Run: ``python benchmarks/run_all.py [--quick] [--out _build/benchmarks.md]``.
 """
@@ -37,7 +40,10 @@ import growth
 import trials
 from _timing import machine, set_threads
 
-QUICK_LOOP = 16  # looped trials timed by --quick (of Sizes.trials), their time scaled
+QUICK_TRIALS = 32  # trials of the batched runs with --quick (64 otherwise)
+QUICK_LOOP = 4  # looped trials timed by --quick, their time scaled to QUICK_TRIALS
+# --quick times the book's largest capacity sweep read after up to 20 writes, not 100.
+QUICK_SWEEP = dict(flops.SWEEP, steps=(1, 5, 20))
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "_build" / "benchmarks.md"
 
 
@@ -45,13 +51,13 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "_build" / "benchmarks.md
 class Sizes:
     """What the benchmarks run: the defaults are the report's; tests pass tiny ones."""
 
-    trials: int = 64
+    trials: int | None = None  # None: 64, or QUICK_TRIALS with --quick
     protocols: dict = field(default_factory=lambda: dict(trials.PROTOCOLS))
     memories: dict = field(default_factory=lambda: dict(trials.MEMORIES))
     growth_memories: tuple[str, ...] = tuple(growth.MEMORIES)
     n_range: tuple[int, ...] | None = None  # None: growth's full or quick range
     d_range: tuple[int, ...] | None = None
-    sweep: dict = field(default_factory=lambda: dict(flops.SWEEP))
+    sweep: dict | None = None  # None: flops.SWEEP, or QUICK_SWEEP with --quick
     by_items: bool | None = None  # capacity one N at a time; None: unless quick
     explorers: tuple[str, ...] | None = None  # None: every explorer, unless quick
 
@@ -59,11 +65,12 @@ class Sizes:
 def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None) -> dict:
     """Run the three benchmarks; every number in one dict (what the JSON file holds)."""
     sizes = sizes or Sizes()
+    n_trials = sizes.trials or (QUICK_TRIALS if quick else 64)
     set_threads(threads)
     start = time.perf_counter()
     repeats = 1 if quick else 3
     rows = trials.measure(
-        sizes.trials,
+        n_trials,
         repeats,
         full_warmup=not quick,
         protocols=sizes.protocols,
@@ -73,7 +80,7 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
     items = None
     if sizes.by_items or (sizes.by_items is None and not quick):
         items = trials.by_items(
-            sizes.trials,
+            n_trials,
             repeats,
             full_warmup=not quick,
             protocol=sizes.protocols["capacity"],
@@ -85,10 +92,12 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
         memories=sizes.growth_memories,
         n_range=sizes.n_range or (growth.QUICK_N_RANGE if quick else growth.N_RANGE),
         d_range=sizes.d_range or (growth.QUICK_D_RANGE if quick else growth.D_RANGE),
+        warmup=not quick,
     )
     growth_s, lap = time.perf_counter() - lap, time.perf_counter()
     trials_s = lap - start - growth_s
-    speed = flops.measure(repeats, sizes.sweep, warmup=not quick)
+    sweep = sizes.sweep or (QUICK_SWEEP if quick else flops.SWEEP)
+    speed = flops.measure(repeats, sweep, warmup=not quick)
     flops_s, lap = time.perf_counter() - lap, time.perf_counter()
     names = sizes.explorers if sizes.explorers is not None else ((), explorers.EXPLORERS)[not quick]
     redraws = explorers.measure(names) if names else None
@@ -99,6 +108,7 @@ def run(quick: bool = False, threads: int | None = 1, sizes: Sizes | None = None
         seconds=end - start,
         section_seconds=dict(trials=trials_s, growth=growth_s, flops=flops_s, explorers=end - lap),
         trials=dict(
+            trials=n_trials,
             settings={name: p.settings for name, p in sizes.protocols.items()},
             target=trials.TARGET,
             rows=rows,
@@ -135,7 +145,7 @@ def markdown(report: dict) -> str:
         f"- {name}: " + ", ".join(f"{k}={v}" for k, v in s.items())
         for name, s in report["trials"]["settings"].items()
     )
-    rows, speed = report["trials"]["rows"], report["flops"]
+    rows, speed, t = report["trials"]["rows"], report["flops"], report["trials"]["trials"]
     parts = [
         "# Benchmarks",
         f"Measured in one run of `benchmarks/run_all.py`, {mode}, in "
@@ -143,7 +153,7 @@ def markdown(report: dict) -> str:
         f"{m['threads']} thread(s), "
         f"{m['cpus']} CPUs ({m['processor']}), Python {m['python']}.",
         "## 1. Batched trials against a Python loop",
-        "One memory built with `trials=64` against a loop of 64 single-trial runs "
+        f"One memory built with `trials={t}` against a loop of {t} single-trial runs "
         "(`experiment(cls, trials=1, seed=s)`), both running the whole protocol at these "
         "sizes:",
         settings,
@@ -151,7 +161,7 @@ def markdown(report: dict) -> str:
         trials.notes(rows),
         "### Capacity, one N per run",
         (
-            "The capacity pairs again with one N per run, T = 64: the larger N, the more work "
+            f"The capacity pairs again with one N per run, T = {t}: the larger N, the more work "
             "each trial does that batching cannot share, and the smaller the ratio.\n\n"
             + trials.items_table(report["trials"]["capacity_by_items"])
             if report["trials"]["capacity_by_items"]

@@ -93,12 +93,17 @@ def agreement(one: pd.DataFrame, other: pd.DataFrame, scores: tuple[str, ...]) -
     """The largest |z| over ``scores`` of the difference between the two runs' means.
 
     Each score is first averaged per trial (over steps or sizes), so that the trials are
-    independent samples; ``z`` is the difference of the means over its standard error.
-    The standard error is at least 1e-6 of the mean (float32 rounding), so equal
-    deterministic results give ``z = 0`` and nearly equal ones a small ``z``. Raises
-    ``AssertionError`` if the frames differ in shape or columns.
+    independent samples; ``z`` is the difference of the means over its standard error,
+    with the variance pooled over the trials of both runs (a two-sample t statistic: the
+    runs agree when their trials come from one distribution, and pooling keeps the
+    error well estimated when one run has few trials; with as many trials in each it is
+    the unpooled error). The standard error is at least 1e-6 of the mean (float32
+    rounding), so equal deterministic results give ``z = 0`` and nearly equal ones a
+    small ``z``. Raises ``AssertionError`` if the frames differ in their columns or in
+    their rows per trial.
     """
-    if one.shape != other.shape or list(one.columns) != list(other.columns):
+    shape = [list(f.columns) + sorted(f.groupby("trial").size().unique()) for f in (one, other)]
+    if shape[0] != shape[1]:
         raise AssertionError(
             f"the two runs returned different frames: {one.shape} {list(one.columns)} "
             f"and {other.shape} {list(other.columns)}"
@@ -108,8 +113,10 @@ def agreement(one: pd.DataFrame, other: pd.DataFrame, scores: tuple[str, ...]) -
         a = one.groupby("trial")[score].mean().astype(float)
         b = other.groupby("trial")[score].mean().astype(float)
         diff = abs(a.mean() - b.mean())
+        squares = sum((len(x) - 1) * x.var() for x in (a, b) if len(x) > 1)
+        pooled = squares / max(1, len(a) + len(b) - 2)
         # float32 rounding sets a floor: closer means than that count as equal.
-        error = max(math.sqrt(a.var() / len(a) + b.var() / len(b)), 1e-6 * max(1, abs(a.mean())))
+        error = max(math.sqrt(pooled * (1 / len(a) + 1 / len(b))), 1e-6 * max(1, abs(a.mean())))
         worst = max(worst, diff / error)
     return worst
 
@@ -125,12 +132,13 @@ def measure_pair(
     """Time one protocol and memory batched and looped; their numbers as a dict.
 
     With ``full_warmup`` both runs are called once at full size before the timed runs
-    (and their results are compared); otherwise a two-trial run warms up the code and
-    the first timed runs are compared. With ``loop_sample`` (fewer than ``trials``) the
-    loop runs only its first ``loop_sample`` trials and its time is scaled to ``trials``
-    (``looped_s``; ``looped_timed_s`` is the time measured): every looped trial is a run
-    of its own of the same size, so the loop's time grows in proportion to its trials.
-    The results are then compared between those looped trials and as many batched ones.
+    (and their results are compared); otherwise a two-trial batched run warms up the
+    code (the loop runs the same code with one trial) and the first timed runs are
+    compared. With ``loop_sample`` (fewer than ``trials``) the loop runs only its first
+    ``loop_sample`` trials and its time is scaled to ``trials`` (``looped_s``;
+    ``looped_timed_s`` is the time measured): every looped trial is a run of its own of
+    the same size, so the loop's time grows in proportion to its trials. The results of
+    those looped trials are compared with all the batched ones (:func:`agreement`).
     """
     sample = trials if loop_sample is None else min(trials, loop_sample)
     runs = {
@@ -138,10 +146,9 @@ def measure_pair(
         "looped": partial(looped, protocol, cls, sample),
     }
     if not full_warmup:
-        batched(protocol, cls, 2), looped(protocol, cls, 2)
+        batched(protocol, cls, 2)
     times, results = interleaved(runs, repeats, warmup=full_warmup)
-    first = results["batched"]
-    z = agreement(first[first["trial"] < sample], results["looped"], protocol.scores)
+    z = agreement(results["batched"], results["looped"], protocol.scores)
     b, timed = median(times["batched"]), median(times["looped"])
     lo = timed * trials / sample
     return dict(

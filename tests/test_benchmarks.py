@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -76,7 +77,26 @@ def test_agreement_flags_different_results_and_different_frames():
     shifted = a.assign(score=a["score"] + 5.0)
     assert trials.agreement(a, shifted, ("score",)) > 4.0
     with pytest.raises(AssertionError, match="different frames"):
-        trials.agreement(a, a.iloc[:10], ("score",))
+        trials.agreement(a, a.assign(other=1.0), ("score",))
+    twice = pd.concat([a, a], ignore_index=True)  # two rows per trial
+    with pytest.raises(AssertionError, match="different frames"):
+        trials.agreement(a, twice, ("score",))
+
+
+def test_agreement_pools_the_variance_of_unequal_runs():
+    gen = np.random.default_rng(0)
+    many = pd.DataFrame({"trial": range(64), "score": gen.normal(0.0, 1.0, 64)})
+    few = pd.DataFrame({"trial": range(4), "score": gen.normal(0.0, 1.0, 4)})
+    a, b = many["score"], few["score"]
+    pooled = (63 * a.var() + 3 * b.var()) / 66
+    expected = abs(a.mean() - b.mean()) / math.sqrt(pooled * (1 / 64 + 1 / 4))
+    assert trials.agreement(many, few, ("score",)) == pytest.approx(expected)
+    assert trials.agreement(many, few.assign(score=few["score"] + 3.0), ("score",)) > 4.0
+    # With as many trials on each side it is the unpooled error of the difference.
+    same = many.iloc[:4].reset_index(drop=True)
+    unpooled = math.sqrt(same["score"].var() / 4 + b.var() / 4)
+    z = abs(same["score"].mean() - b.mean()) / unpooled
+    assert trials.agreement(same, few, ("score",)) == pytest.approx(z)
 
 
 def test_growth_fits_and_explains_both_axes(report):

@@ -125,6 +125,12 @@ RUNS: list[tuple[Callable, dict, str, Callable | None]] = [
         None,
     ),
     (
+        experiments.forgetting_by_writes,
+        dict(factory=SLOTS, writes_b=(1, 2), steps_a=2, trials=3, dim=4, n_train=4, n_test=4),
+        "acc_A2",
+        None,
+    ),
+    (
         experiments.forgetting_trace,
         dict(factory=SLOTS, steps=2, trials=3, dim=4, n_train=4, n_test=4),
         "accuracy",

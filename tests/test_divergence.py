@@ -53,6 +53,9 @@ RUNS = {
     ),
     "forgetting": lambda f: experiments.forgetting(f, **TWO_TASKS),
     "forgetting_trace": lambda f: experiments.forgetting_trace(f, **TWO_TASKS),
+    "forgetting_by_writes": lambda f: experiments.forgetting_by_writes(
+        f, (1, 2), steps_a=2, n_train=4, n_test=4, **SMALL
+    ),
     "task_sequence": lambda f: experiments.task_sequence(f, n_tasks=3, **TWO_TASKS),
     "span_retention": lambda f: experiments.span_retention(f, **TWO_TASKS),
     "key_recall": lambda f: experiments.key_recall(f, n_items=(2, 4), n_unseen=4, **SMALL),

@@ -849,6 +849,13 @@ CASES = [
         r"kind.*one of.*'sorted'",
     ),
     (
+        E.forgetting_by_writes,
+        "counts of writes of B that decrease",
+        lambda: E.forgetting_by_writes(DeltaRuleMemory, (3, 1), trials=2, dim=4),
+        ValueError,
+        r"writes_b.*increasing.*\[3, 1\]",
+    ),
+    (
         E.forgetting_trace,
         "a test split for random pairs",
         lambda: E.forgetting_trace(DeltaRuleMemory, kind="random", n_test=4, trials=2, dim=4),

@@ -18,7 +18,14 @@ from memnb import (
     data,
     metrics,
 )
-from memnb.experiments import forgetting, forgetting_trace, span_retention, sweep, task_sequence
+from memnb.experiments import (
+    forgetting,
+    forgetting_by_writes,
+    forgetting_trace,
+    span_retention,
+    sweep,
+    task_sequence,
+)
 from memnb.summaries import accuracy_matrix, continual_scores
 
 F64 = torch.float64
@@ -395,6 +402,27 @@ def test_forgetting_trace_ends_where_forgetting_does():
     assert (a[0] == 0).all()  # a zero matrix reads zero: every test read is a miss
 
 
+@pytest.mark.parametrize(
+    "memory", [EpisodicMemory, partial(DeltaRuleMemory, lr=0.01), AttentionMemory]
+)
+@pytest.mark.parametrize("kind", ["clustered", "random"])
+def test_forgetting_by_writes_is_forgetting_at_each_count(memory, kind):
+    options = dict(kind=kind, n_train=(4, 3), **SMALL) | (
+        {"clusters": 2} if kind == "clustered" else {}
+    )
+    counts = [1, 2, 5]
+    frame = forgetting_by_writes(memory, counts, steps_a=3, label="m", **options)
+    runs = [forgetting(memory, steps=(3, s), label="m", **options) for s in counts]
+    pd.testing.assert_frame_equal(frame, pd.concat(runs, ignore_index=True))
+    assert frame["steps_B"].tolist() == [s for s in counts for _ in range(SMALL["trials"])]
+
+
+@pytest.mark.parametrize("writes_b", [[3, 1], [0, 2], [], "3"])
+def test_forgetting_by_writes_wants_increasing_positive_counts(writes_b):
+    with pytest.raises((ValueError, TypeError), match="writes_b"):
+        forgetting_by_writes(DeltaRuleMemory, writes_b, **SMALL)
+
+
 @pytest.mark.parametrize("memory", [MatrixAssociativeMemory, partial(DeltaRuleMemory, lr=0.01)])
 def test_span_retention_leaves_the_orthogonal_part_untouched(memory):
     frame = span_retention(
@@ -501,14 +529,14 @@ def test_forgetting_explorer_controls(monkeypatch):
         widgets, "forgetting_figure", lambda *a, **kw: drawn.append((a, kw)) or _figure()
     )
     box = widgets.forgetting_explorer("DeltaRuleMemory", n_train_a=8, steps_b=5)
-    grid = len(widgets.FAMILIES) * 3  # steps_b: 20, 50 and the starting 5
+    grid = len(widgets.FAMILIES)  # every memory at the starting setting
     assert isinstance(box, ipywidgets.VBox) and len(drawn) == grid
     box.live()
     assert len(drawn) == grid  # the starting setting is one of the grid's
     controls = {c.description: c for c in box.children[0].children[0].children}
     assert set(controls) == {"memory", "kind", "pairs A", "pairs B", "steps A", "steps B", "lr"}
     assert controls["lr"].value == pytest.approx(widgets.FORGETTING_LR["DeltaRuleMemory"])
-    assert drawn[0][1]["n_train_a"] == 8 and {kw["steps_b"] for _, kw in drawn} == {5, 20, 50}
+    assert drawn[0][1]["n_train_a"] == 8 and {kw["steps_b"] for _, kw in drawn} == {5}
     # The grid draws each memory at the learning rate the live slider would give it.
     rates = {kw["memory"]: kw["lr"] for _, kw in drawn}
     assert rates == {**dict.fromkeys(widgets.FAMILIES), **widgets.FORGETTING_LR}

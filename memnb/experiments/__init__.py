@@ -12,7 +12,13 @@ from .dimensions import (
     reduced_rank_recall,
     token_dimensions,
 )
-from .forgetting import forgetting, forgetting_trace, span_retention, task_sequence
+from .forgetting import (
+    forgetting,
+    forgetting_by_writes,
+    forgetting_trace,
+    span_retention,
+    task_sequence,
+)
 from .keys import key_recall
 from .sequences import chain_recall, context_vectors, free_recall, probe
 from .sweep import sweep
@@ -29,6 +35,7 @@ __all__ = [
     "completion",
     "context_vectors",
     "forgetting",
+    "forgetting_by_writes",
     "forgetting_trace",
     "free_recall",
     "internal_dimensions",

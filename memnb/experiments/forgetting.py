@@ -9,7 +9,7 @@ import torch
 
 from .. import _validate, data, metrics
 from ._build import Factory, build_memory, child_seeds, label_of, place_like
-from ._protocol import read, write
+from ._protocol import read, write, written
 
 KINDS = ("clustered", "random")
 PER_TASK = "ints (one per task)"
@@ -184,6 +184,57 @@ def forgetting(
         }
     )
     return frame.assign(**_parameters(factory, label, kind, dim, tasks, steps, seed, options))
+
+
+def forgetting_by_writes(
+    factory: Factory,
+    writes_b: Sequence[int] = (1, 3, 10, 30, 100),
+    steps_a: int = 20,
+    trials: int = 16,
+    dim: int = 32,
+    seed: int = 0,
+    *,
+    kind: str = "clustered",
+    n_train: int | Sequence[int] = 16,
+    n_test: int | Sequence[int] | None = None,
+    label: str | None = None,
+    **options: object,
+) -> pd.DataFrame:
+    """:func:`forgetting` after each number of writes of B in ``writes_b``, B written once.
+
+    One memory learns A (``steps_a`` writes), then B up to the largest count of
+    ``writes_b`` (positive ints, increasing), and both tasks are tested after each count.
+    A read changes no memory, so the rows of count ``s`` are those of ``forgetting(...,
+    steps=(steps_a, s))`` (same tasks, memory and numbers) at the cost of one run. Returns
+    their frames stacked in the order of ``writes_b`` (``steps_B`` is the count).
+    """
+    writes_b = _validate.sequence(
+        "writes_b", writes_b, _validate.positive_int, "positive ints", increasing=True
+    )
+    steps_a = _validate.positive_int("steps_a", steps_a)
+    memory, tasks, steps = _setup(
+        factory, 2, (steps_a, writes_b[-1]), trials, dim, seed, kind, n_train, n_test, options
+    )
+    score = _Scorer(tasks)
+    write(memory, tasks[0].train_keys, tasks[0].train_values, steps_a)
+    after_a = score(memory)[:, 0]
+    frames = []
+    for count in written(memory, tasks[1].train_keys, tasks[1].train_values, writes_b):
+        after_b = score(memory)
+        frame = pd.DataFrame(
+            {
+                "trial": range(after_a.shape[0]),
+                "acc_A1": after_a.numpy(),
+                "acc_A2": after_b[:, 0].numpy(),
+                "forgetting": (after_a - after_b[:, 0]).numpy(),
+                "acc_B": after_b[:, 1].numpy(),
+                "chance": score.chance,
+                "diverged": score.diverged.numpy(),
+            }
+        )
+        parameters = _parameters(factory, label, kind, dim, tasks, [steps_a, count], seed, options)
+        frames.append(frame.assign(**parameters))
+    return pd.concat(frames, ignore_index=True)
 
 
 def forgetting_trace(
