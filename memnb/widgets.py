@@ -756,7 +756,7 @@ def completion_figure(
     load = _bounded("load", load, 0.0, 1.0)
     n = max(1, round(load * _validate.positive_int("dim", dim)))
     top = 0.5 if kind == "flip" else 0.9
-    noise = [round(x, 2) for x in np.arange(0.0, top + 1e-9, 0.05)]
+    noise = [round(x, 2) for x in np.arange(0.0, top + 1e-9, 0.1)]
     frame = _computed(
         ("completion", memory, n, dim, tuple(noise), kind, trials, seed),
         lambda: completion(NETWORKS[memory], n, dim, noise, kind, trials=trials, seed=seed, cues=8),

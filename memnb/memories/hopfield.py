@@ -211,22 +211,26 @@ class _SignNetwork(BatchedMemory):
                 old = s[flips, units]
                 if zeros > 0:
                     zeros -= int((old == 0).sum())
-                new = torch.where(fields[flips, units] >= 0, 1.0, -1.0).to(s.dtype)
+                    new = torch.where(fields[flips, units] >= 0, 1.0, -1.0).to(s.dtype)
+                else:  # a unit of ±1 that disagrees with its field takes the other sign
+                    new = -old
                 s[flips, units] = new
                 self._flip(held, flips, trial[flips], units, new - old)
-                done_up_to = torch.where(hit, following, done_up_to)
                 changed |= hit
                 if record:
                     energies.append(self._energy(s.view(t, n, d)))
-            ended = alive & ~hit  # rows whose sweep found nothing more to change
+            # A row that changed a unit goes on after it; a row whose sweep found nothing
+            # more to change starts a new sweep from the first unit, or stops.
+            done_up_to = torch.where(hit, following, -1.0)
+            ended = alive ^ hit  # hit rows are alive
             if bool(ended.any()):
                 steps += ended & changed
                 stop = ended & (~changed | (steps >= self.iterations))
-                again = ended & ~stop
-                if bool(again.any()):
-                    keys[again] = self._random_keys(int(again.sum()), device)
-                    done_up_to = torch.where(again, -1.0, done_up_to)
-                    changed &= ~again
+                again = ended ^ stop  # stop rows have ended
+                renewed = int(again.sum())
+                if renewed > 0:
+                    keys[again] = self._random_keys(renewed, device)
+                    changed ^= again  # rows that go on have changed something
                 stopped = int(stop.sum())
                 if stopped > 0:
                     out_states[row[stop]] = s[stop]
