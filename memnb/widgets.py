@@ -732,8 +732,9 @@ COMPLETION_CONTROLS = {
     "dim": _Menu("dim", [50, 100, 200]),
 }
 
-# The page without a kernel: each network below and above the classical capacity.
-COMPLETION_GRID = {"memory": list(NETWORKS), "load": [0.1, 0.2]}
+# The page without a kernel: the classical and the modern network, below and above the
+# classical capacity.
+COMPLETION_GRID = {"memory": ["HopfieldMemory", "ModernHopfieldMemory"], "load": [0.1, 0.2]}
 
 
 def completion_figure(
@@ -741,7 +742,7 @@ def completion_figure(
     load: float = 0.1,
     kind: str = "flip",
     dim: int = 100,
-    trials: int = 16,
+    trials: int = 8,
     seed: int = 0,
 ) -> Figure:
     """Recall of ``round(load * dim)`` stored ±1 patterns from cues with a growing
@@ -756,7 +757,7 @@ def completion_figure(
     load = _bounded("load", load, 0.0, 1.0)
     n = max(1, round(load * _validate.positive_int("dim", dim)))
     top = 0.5 if kind == "flip" else 0.9
-    noise = [round(x, 2) for x in np.arange(0.0, top + 1e-9, 0.05)]
+    noise = [round(x, 2) for x in np.arange(0.0, top + 1e-9, 0.1)]
     frame = _computed(
         ("completion", memory, n, dim, tuple(noise), kind, trials, seed),
         lambda: completion(NETWORKS[memory], n, dim, noise, kind, trials=trials, seed=seed, cues=8),
@@ -838,8 +839,9 @@ KEYS_CONTROLS = {
     "steps": _Slider("writes", 1, 50),
 }
 
-# The page without a kernel: each nonlinearity of the value.
-KEYS_GRID = {"nonlinearity": list(NONLINEARITIES)}
+# The page without a kernel: a value linear in the context, and one with no linear part (the
+# chapter draws every nonlinearity for the delta rule).
+KEYS_GRID = {"nonlinearity": ["linear", "square"]}
 
 
 def keys_figure(
@@ -849,7 +851,7 @@ def keys_figure(
     nonlinearity: str = "linear",
     steps: int = 20,
     dim: int = 64,
-    trials: int = 16,
+    trials: int = 8,
     seed: int = 0,
 ) -> Figure:
     """Recall of stored pairs and of unseen contexts against N, for functional pairs

@@ -193,36 +193,51 @@ class _SignNetwork(BatchedMemory):
         out_states, out_steps = states.clone(), steps.clone()
         energies = [self._energy(states.view(t, n, d))] if record else None
         s = states
-        while bool(alive.any()):
+        # Units at 0 (masked) always change when visited; after a row's first sweep it has
+        # none. Counting them spares the test for zeros once there are none left.
+        zeros, n_alive = int((s == 0).sum()), t * n
+        while n_alive > 0:
             fields = self._fields(held, s, trial)
-            later = ((fields * s < 0) | (s == 0)) & (keys > done_up_to[:, None]) & alive[:, None]
-            following, unit = torch.where(later, keys, 2.0).min(dim=-1)
-            hit = following < 2
+            wrong = fields * s < 0
+            if zeros > 0:
+                wrong |= s == 0
+            # The next unit in each row's order that disagrees with its field (a row that
+            # has stopped finds one too, but is no hit).
+            following, unit = torch.where(wrong & (keys > done_up_to[:, None]), keys, 2.0).min(-1)
+            hit = (following < 2) & alive
             flips = hit.nonzero().squeeze(-1)
             if len(flips) > 0:
                 units = unit[flips]
                 old = s[flips, units]
-                new = torch.where(fields[flips, units] >= 0, 1.0, -1.0).to(s.dtype)
+                if zeros > 0:
+                    zeros -= int((old == 0).sum())
+                    new = torch.where(fields[flips, units] >= 0, 1.0, -1.0).to(s.dtype)
+                else:  # a unit of ±1 that disagrees with its field takes the other sign
+                    new = -old
                 s[flips, units] = new
                 self._flip(held, flips, trial[flips], units, new - old)
-                done_up_to = torch.where(hit, following, done_up_to)
                 changed |= hit
                 if record:
                     energies.append(self._energy(s.view(t, n, d)))
-            ended = alive & ~hit  # rows whose sweep found nothing more to change
+            # A row that changed a unit goes on after it; a row whose sweep found nothing
+            # more to change starts a new sweep from the first unit, or stops.
+            done_up_to = torch.where(hit, following, -1.0)
+            ended = alive ^ hit  # hit rows are alive
             if bool(ended.any()):
                 steps += ended & changed
                 stop = ended & (~changed | (steps >= self.iterations))
-                again = ended & ~stop
-                if bool(again.any()):
-                    keys[again] = self._random_keys(int(again.sum()), device)
-                    done_up_to = torch.where(again, -1.0, done_up_to)
-                    changed &= ~again
-                if bool(stop.any()):
+                again = ended ^ stop  # stop rows have ended
+                renewed = int(again.sum())
+                if renewed > 0:
+                    keys[again] = self._random_keys(renewed, device)
+                    changed ^= again  # rows that go on have changed something
+                stopped = int(stop.sum())
+                if stopped > 0:
                     out_states[row[stop]] = s[stop]
                     out_steps[row[stop]] = steps[stop]
                     alive &= ~stop
-                    if not record and int(alive.sum()) < 0.75 * len(alive):
+                    n_alive -= stopped
+                    if not record and n_alive < 0.75 * len(alive):
                         # drop the rows that stopped (a record keeps every row)
                         s, held, trial, row = s[alive], held[alive], trial[alive], row[alive]
                         keys, done_up_to = keys[alive], done_up_to[alive]
