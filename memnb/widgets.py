@@ -907,8 +907,8 @@ DIMENSIONS_CONTROLS = {
     "memory_dim": _Menu("memory dim", [16, 32, 64, 128, 256]),
 }
 
-# The page without a kernel: each design of the value projection.
-DIMENSIONS_GRID = {"design": list(DESIGNS)}
+# The page without a kernel: the naive design and the readout design of the value projection.
+DIMENSIONS_GRID = {"design": ["learned", "readout"]}
 
 
 def dimensions_figure(
