@@ -1,5 +1,6 @@
 """ProjectingEpisodicMemory, the dimension experiments and first_reaching."""
 
+import copy
 from functools import partial
 
 import numpy as np
@@ -236,3 +237,36 @@ def test_reduced_rank_recall_uses_the_pairs_of_bottleneck_recall():
     np.testing.assert_allclose(stored["cosine"], 1.0, atol=1e-5)
     same = bottleneck_recall(16, (4,), ["frozen"], 8, 4, 1, 2, 5, rank=3, noise=0.5)
     assert same["chance"].tolist()[:2] == stored["chance"].tolist()[:2]
+
+
+@pytest.mark.parametrize(("token_dim", "memory_dim"), [(24, 8), (16, 16), (8, 24)])
+def test_the_inverse_of_p_v_is_torch_s_pseudo_inverse(token_dim, memory_dim):
+    memory = memnb.ProjectingEpisodicMemory(token_dim, memory_dim, trials=3, seed=0)
+    matrix = memory.value_proj.double()
+    pinv, singular = memory._inverse()
+    torch.testing.assert_close(pinv, torch.linalg.pinv(matrix), rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(singular, torch.linalg.svdvals(matrix).flip(-1))
+    assert memory.singular_values().shape == (3, min(token_dim, memory_dim))
+    readout = memnb.ProjectingEpisodicMemory(8, 4, value_projection="readout")
+    assert readout.singular_values() is None
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_kept_projections_follow_in_place_changes(design):
+    memory = memnb.ProjectingEpisodicMemory(24, 8, trials=2, value_projection=design, seed=0)
+    keys, values = pairs(trials=2)
+    memory.update(keys, values)
+    memory(keys)  # keeps the projected keys (and a frozen P_V's products and inverse)
+    reference = copy.deepcopy(memory)
+    with torch.no_grad():  # change the keys, the values and the projections in place
+        keys.mul_(-0.5)
+        values.add_(1.0)
+        for one in (memory, reference):
+            one.key_proj.mul_(2.0)
+            if design != "readout":
+                one.value_proj.mul_(0.5)
+    memory.update(keys, values)
+    reference.update(keys.clone(), values.clone())  # new tensors: nothing kept applies
+    torch.testing.assert_close(memory(keys), reference(keys.clone()), rtol=0, atol=0)
+    if design != "readout":
+        torch.testing.assert_close(memory.singular_values(), reference.singular_values())

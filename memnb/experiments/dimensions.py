@@ -297,10 +297,8 @@ def _kept(
 
 def _sigma_min(memory: ProjectingEpisodicMemory) -> object:
     """Per-trial smallest singular value of ``P_V`` (numpy, ``(T,)``), NaN for a readout."""
-    if memory.value_projection == "readout":
-        return float("nan")
-    matrix = memory.value_proj.detach().double()
-    return torch.linalg.svdvals(matrix).amin(dim=-1).cpu().numpy()
+    singular = memory.singular_values()
+    return float("nan") if singular is None else singular[..., 0].cpu().numpy()
 
 
 def _designs(designs: object) -> list[str]:

@@ -94,6 +94,9 @@ class ProjectingEpisodicMemory(EpisodicMemory):
             readout = torch.randn(t, token_dim, memory_dim, generator=gen, dtype=dtype)
             self.readout = nn.Parameter((readout / math.sqrt(memory_dim)).to(device))
             self.optimizer.add_param_group({"params": [self.readout]})
+        # Products with a fixed projection, and the inverse of P_V, kept between the calls
+        # that reuse them (see _fixed_product and _inverse).
+        self._kept: dict[str, tuple] = {}
 
     def _tokens(self, name: str, x: object, n: int | None = None) -> torch.Tensor:
         shape = tuple(getattr(x, "shape", ()))
@@ -106,14 +109,75 @@ class ProjectingEpisodicMemory(EpisodicMemory):
 
     def _project_keys(self, k: torch.Tensor) -> torch.Tensor:
         """Batched tokens ``(T, N, token_dim)`` -> keys inside, ``(T, N, memory_dim)``."""
-        return k @ self.key_proj.transpose(-2, -1)
+        return self._fixed_product("keys", k, self.key_proj)
+
+    def _project_targets(self, v: torch.Tensor) -> torch.Tensor:
+        """Batched values ``(T, N, token_dim)`` -> ``P_V v``, ``(T, N, memory_dim)``."""
+        return self._fixed_product("values", v, self.value_proj)
+
+    def _fixed_product(self, name: str, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """``x @ matrix^T``, reused while neither changes.
+
+        A protocol writes the same pairs again and again, so the keys (and, for a frozen
+        ``P_V``, the values) are projected once. The product is kept with the tensors it
+        came from and their version counters, which any in-place change (an optimizer
+        step, ``copy_``) advances; a matrix that is learned is never kept, since autograd
+        may need its product. The result is the product computed afresh, bit for bit.
+        """
+        if matrix.requires_grad or x.is_inference() or matrix.is_inference():
+            return x @ matrix.transpose(-2, -1)  # inference tensors have no version counter
+        stamp = (x, x._version, matrix, matrix._version)
+        kept = self._kept.get(name)
+        if kept is None or not _same(kept[0], stamp):
+            kept = (stamp, x @ matrix.transpose(-2, -1))
+            self._kept[name] = kept
+        return kept[1]
 
     def _to_tokens(self, r: torch.Tensor) -> torch.Tensor:
         """Batched reads ``(T, N, memory_dim)`` -> tokens ``(T, N, token_dim)``."""
         if self.value_projection == "readout":
             return r @ self.readout.transpose(-2, -1)
-        back = torch.linalg.pinv(self.value_proj.detach().double()).to(r.dtype)
-        return r @ back.transpose(-2, -1)
+        return r @ self._inverse()[0].to(r.dtype).transpose(-2, -1)
+
+    def _inverse(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pseudo-inverse of ``P_V``, ``(T, token_dim, memory_dim)``, and its singular
+        values, ``(T, min(memory_dim, token_dim))`` ascending, both in float64.
+
+        Both come from one symmetric eigendecomposition of the smaller Gram matrix, ``G =
+        P P^T`` (or ``P^T P``, whichever is ``min(m, d)`` square): its eigenvalues are the
+        squared singular values, and ``pinv(P) = P^T G^+`` (or ``G^+ P^T``), with ``G^+``
+        inverting the eigenvalues above ``eps * max(m, d) * lambda_max`` (smaller ones are
+        float64 rounding of the Gram matrix and count as zero, as :func:`torch.linalg.pinv`
+        drops tiny singular values). This costs a fraction of an SVD, and the result is
+        kept until ``P_V`` changes: a frozen one is decomposed once per memory.
+        """
+        matrix = self.value_proj
+        stamp = None if matrix.is_inference() else (matrix, matrix._version)
+        kept = self._kept.get("inverse")
+        if kept is not None and stamp is not None and _same(kept[0], stamp):
+            return kept[1]
+        p = matrix.detach().double()
+        wide = p.shape[-2] <= p.shape[-1]  # memory_dim <= token_dim: G = P P^T
+        gram = p @ p.mT if wide else p.mT @ p
+        eigenvalues, vectors = torch.linalg.eigh(gram)
+        eigenvalues = eigenvalues.clamp_min(0.0)
+        cutoff = torch.finfo(p.dtype).eps * max(p.shape[-2:]) * eigenvalues[..., -1:]
+        inverse = torch.where(eigenvalues > cutoff, 1.0 / eigenvalues, 0.0)
+        gram_inverse = (vectors * inverse.unsqueeze(-2)) @ vectors.mT
+        pinv = p.mT @ gram_inverse if wide else gram_inverse @ p.mT
+        self._kept["inverse"] = (stamp, (pinv, eigenvalues.sqrt()))
+        return pinv, eigenvalues.sqrt()
+
+    def singular_values(self) -> torch.Tensor | None:
+        """Singular values of ``P_V``, ascending: ``(min(memory_dim, token_dim),)`` or
+        ``(T, min(memory_dim, token_dim))``, float64; None for ``"readout"`` (no ``P_V``).
+
+        The smallest one sets how much the pseudo-inverse that brings reads back to tokens
+        amplifies a read's error.
+        """
+        if self.value_projection == "readout":
+            return None
+        return self._unbatch(self._inverse()[1])
 
     def project_values(self, values: torch.Tensor) -> torch.Tensor | None:
         """Values as stored inside, ``P_V v``: ``(N, memory_dim)`` or ``(T, N, memory_dim)``.
@@ -178,7 +242,7 @@ class ProjectingEpisodicMemory(EpisodicMemory):
             self.readout.grad = d_tokens.transpose(-2, -1) @ read
             d_read = d_tokens @ self.readout
         else:
-            target = v @ self.value_proj.transpose(-2, -1)
+            target = self._project_targets(v)
             per_trial, d_read = mse_and_gradient(read, target)
             if self.value_projection == "learned":
                 self.value_proj.grad = -(d_read.transpose(-2, -1) @ v)
@@ -189,7 +253,7 @@ class ProjectingEpisodicMemory(EpisodicMemory):
         read = self._read(self._project_keys(k))
         if self.value_projection == "readout":
             return per_trial_mse(read @ self.readout.transpose(-2, -1), v)
-        return per_trial_mse(read, v @ self.value_proj.transpose(-2, -1))
+        return per_trial_mse(read, self._project_targets(v))
 
     def extra_repr(self) -> str:
         return (
@@ -197,3 +261,10 @@ class ProjectingEpisodicMemory(EpisodicMemory):
             f"value_projection={self.value_projection!r}, memory_size={self.memory_size}, "
             f"lr={self.lr}, beta={self.beta}, trials={self.trials}"
         )
+
+
+def _same(kept: tuple, now: tuple) -> bool:
+    """Do two stamps ``(tensor, version, ...)`` name the same tensors at the same versions?"""
+    return all(
+        a is b if isinstance(a, torch.Tensor) else a == b for a, b in zip(kept, now, strict=True)
+    )
