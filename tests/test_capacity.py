@@ -615,7 +615,7 @@ def test_capacity_figure_and_explorer(monkeypatch):
 
     for memory in widgets.FAMILIES:
         fig = widgets.capacity_figure(memory, max_items=16, dim=8, steps=2, trials=4)
-        assert isinstance(fig, Figure) and len(fig.axes) == 3
+        assert isinstance(fig, Figure) and len(fig.axes) == 2
         assert memory in fig.get_suptitle()
     with pytest.raises(ValueError, match="'Nope'"):
         widgets.capacity_figure("Nope")
