@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
@@ -112,8 +113,9 @@ class AttentionMemory(BatchedMemory):
         weights = torch.softmax((self.beta * q) @ self.stored_keys.transpose(-2, -1), dim=-1)
         # Weights under the smallest normal float are subnormal numbers, which make the
         # product with the values many times slower on a CPU. They change no read (the
-        # largest weight of a row is at least 1 / stored), so they are set to zero.
-        return weights.masked_fill_(weights < torch.finfo(weights.dtype).tiny, 0.0)
+        # largest weight of a row is at least 1 / stored), so they are set to zero, in one
+        # pass: every weight not above the float just under the smallest normal one.
+        return torch.nn.functional.threshold_(weights, _below_normal(weights.dtype), 0.0)
 
     def _read(self, q: torch.Tensor) -> torch.Tensor:
         if self.n_stored == 0:
@@ -144,6 +146,13 @@ class AttentionMemory(BatchedMemory):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, beta={self.beta}, n_stored={self.n_stored}"
+
+
+@functools.cache
+def _below_normal(dtype: torch.dtype) -> float:
+    """The largest float of ``dtype`` under its smallest normal number."""
+    tiny = torch.tensor(torch.finfo(dtype).tiny, dtype=dtype)
+    return torch.nextafter(tiny, torch.zeros_like(tiny)).item()
 
 
 def _window_start(stored: torch.Tensor, block: torch.Tensor | None) -> int | None:
