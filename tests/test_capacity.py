@@ -120,6 +120,22 @@ def test_attention_repeating_every_pair_leaves_the_read_unchanged():
     assert memory.n_stored == 10
 
 
+def test_attention_appends_in_place_and_earlier_stores_keep_their_values():
+    memory = AttentionMemory(4, trials=2)
+    keys, values = random_pairs(40, 4, 2, seed=8)
+    held = []
+    for i in range(40):  # one pair per write: the store grows in place, not by copies
+        memory.update(keys[:, i : i + 1], values[:, i : i + 1])
+        held.append(memory.stored_keys)
+    assert torch.equal(memory.stored_keys, keys) and torch.equal(memory.stored_values, values)
+    assert all(torch.equal(h, keys[:, : i + 1]) for i, h in enumerate(held))
+    blocks = {h.untyped_storage().data_ptr() for h in held}
+    assert len(blocks) <= 6  # a new block only when one is full: 2, 6, 14, 30, 62 rows
+    moved = memory.double()  # a buffer that is no longer a window of its block
+    moved.update(keys[:, :3].double(), values[:, :3].double())
+    assert moved.n_stored == 43 and torch.equal(moved.stored_keys[:, 40:], keys[:, :3].double())
+
+
 def test_attention_beta_zero_reads_the_mean_value():
     memory = AttentionMemory(4, beta=0.0, dtype=F64)
     keys, values = random_pairs(6, 4, seed=6, dtype=F64)
@@ -615,7 +631,7 @@ def test_capacity_figure_and_explorer(monkeypatch):
 
     for memory in widgets.FAMILIES:
         fig = widgets.capacity_figure(memory, max_items=16, dim=8, steps=2, trials=4)
-        assert isinstance(fig, Figure) and len(fig.axes) == 3
+        assert isinstance(fig, Figure) and len(fig.axes) == 2
         assert memory in fig.get_suptitle()
     with pytest.raises(ValueError, match="'Nope'"):
         widgets.capacity_figure("Nope")

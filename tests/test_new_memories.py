@@ -397,6 +397,9 @@ def test_sliding_window_bounds_the_store_and_reads_like_attention_inside_it():
     queries = randn(2, 5, 8, seed=20)
     assert torch.equal(window(queries), store(queries))
     assert torch.equal(window.stored_keys, keys[:, -12:])
+    window.update(keys, values)  # more than four windows at once: the dropped pairs are freed
+    assert window._blocks["stored_keys"].shape[-2] == 12
+    assert torch.equal(window.stored_values, values[:, -12:])
 
 
 # --- the protocol ---------------------------------------------------------------------------

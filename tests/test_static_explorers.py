@@ -102,6 +102,7 @@ def test_the_page_without_a_kernel_gets_a_small_grid_of_stored_figures(monkeypat
 def test_a_view_in_a_live_frontend_turns_the_grid_into_the_live_explorer(monkeypatch):
     calls: list[dict] = []
     monkeypatch.setattr(widgets, "capacity_figure", _labelled(calls))
+    monkeypatch.setattr(widgets, "CAPACITY_GRID", {"memory": list(widgets.FAMILIES), "steps": [1]})
     shown = []
     monkeypatch.setattr(widgets, "display", lambda *objs, **kw: shown.extend(objs), raising=False)
     box = widgets.capacity_explorer(max_items=16, dim=8)
@@ -159,7 +160,7 @@ def test_a_real_figure_fits_the_page(monkeypatch):
 )
 def test_a_grid_the_explorer_cannot_show_is_refused(monkeypatch, grid, message):
     monkeypatch.setattr(widgets, "capacity_figure", lambda **v: pytest.fail("drawn"))
-    monkeypatch.setattr(widgets, "CAPACITY_GRID", grid)  # the start adds max_items 512, steps 5
+    monkeypatch.setattr(widgets, "CAPACITY_GRID", grid)  # the start adds max_items 256, steps 5
     with pytest.raises(ValueError, match=message):
         widgets.capacity_explorer()
 
@@ -199,6 +200,7 @@ def test_the_grid_reuses_the_default_figure_s_experiment_and_draws_the_same_imag
         return experiments.capacity(*args, **kwargs)
 
     monkeypatch.setattr(widgets, "capacity", counted)
+    monkeypatch.setattr(widgets, "CAPACITY_GRID", {"memory": list(widgets.FAMILIES), "steps": [5]})
     setting = dict(memory="MatrixAssociativeMemory", max_items=16, dim=8, steps=1)
     default = widgets._png(widgets.capacity_figure(**setting))
     box = widgets.capacity_explorer(**setting)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
@@ -36,7 +37,11 @@ class AttentionMemory(BatchedMemory):
     trials receive the same N, so the store stays one tensor ``(T, stored, d)``). Writing
     a pair twice stores it twice, which leaves the read unchanged when every pair is
     repeated equally often. Nothing is learned and nothing is overwritten; the cost is
-    memory and read time that grow with every write.
+    memory and read time that grow with every write. The store is the head of a larger
+    block that a write fills in place; a full block is copied into one twice the pairs'
+    length, so that a long run of small writes copies each pair a few times, not once
+    per write. A tensor read from ``stored_keys`` or ``stored_values`` keeps its values
+    through later writes.
 
     Before any write the store is empty and a read returns zeros. ``update`` returns the
     per-trial MSE of the read of ``keys`` just before the write.
@@ -77,6 +82,9 @@ class AttentionMemory(BatchedMemory):
         self.register_buffer(
             "stored_values", torch.zeros(t, 0, self.value_dim, dtype=dtype, device=device)
         )
+        # The blocks the stored pairs are windows of (see _append); a buffer that is not a
+        # window of its block (loaded, moved to another device or dtype) gets a new block.
+        self._blocks: dict[str, torch.Tensor | None] = {"stored_keys": None, "stored_values": None}
 
     @property
     def n_stored(self) -> int:
@@ -105,8 +113,9 @@ class AttentionMemory(BatchedMemory):
         weights = torch.softmax((self.beta * q) @ self.stored_keys.transpose(-2, -1), dim=-1)
         # Weights under the smallest normal float are subnormal numbers, which make the
         # product with the values many times slower on a CPU. They change no read (the
-        # largest weight of a row is at least 1 / stored), so they are set to zero.
-        return weights.masked_fill_(weights < torch.finfo(weights.dtype).tiny, 0.0)
+        # largest weight of a row is at least 1 / stored), so they are set to zero, in one
+        # pass: every weight not above the float just under the smallest normal one.
+        return torch.nn.functional.threshold_(weights, _below_normal(weights.dtype), 0.0)
 
     def _read(self, q: torch.Tensor) -> torch.Tensor:
         if self.n_stored == 0:
@@ -116,9 +125,47 @@ class AttentionMemory(BatchedMemory):
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             before = per_trial_mse(self._read(k), v)
-            self.stored_keys = torch.cat([self.stored_keys, k.detach()], dim=-2)
-            self.stored_values = torch.cat([self.stored_values, v.detach()], dim=-2)
+            self._append("stored_keys", k.detach())
+            self._append("stored_values", v.detach())
         return before
+
+    def _append(self, name: str, new: torch.Tensor) -> None:
+        """Set the buffer ``name`` ``(T, n, d)`` to itself followed by ``new`` ``(T, m, d)``:
+        in place, in the rows of its block after it, when it is a window of its block with
+        room there; else in a new block of ``2 (n + m)`` rows."""
+        stored, block = getattr(self, name), self._blocks[name]
+        n, m = stored.shape[-2], new.shape[-2]
+        start = _window_start(stored, block)
+        if start is None or start + n + m > block.shape[-2]:
+            block = stored.new_empty(stored.shape[0], 2 * (n + m), stored.shape[-1])
+            block[:, :n] = stored
+            start = 0
+        block[:, start + n : start + n + m] = new
+        self._blocks[name] = block
+        setattr(self, name, block[:, start : start + n + m])
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, beta={self.beta}, n_stored={self.n_stored}"
+
+
+@functools.cache
+def _below_normal(dtype: torch.dtype) -> float:
+    """The largest float of ``dtype`` under its smallest normal number."""
+    tiny = torch.tensor(torch.finfo(dtype).tiny, dtype=dtype)
+    return torch.nextafter(tiny, torch.zeros_like(tiny)).item()
+
+
+def _window_start(stored: torch.Tensor, block: torch.Tensor | None) -> int | None:
+    """The row of ``block`` ``(T, rows, d)`` at which ``stored`` ``(T, n, d)`` starts, when
+    ``stored`` is the rows ``[start, start + n)`` of it; else None."""
+    if (
+        block is None
+        or stored.dtype != block.dtype
+        or stored.device != block.device
+        or stored.untyped_storage().data_ptr() != block.untyped_storage().data_ptr()
+        or stored.stride() != block.stride()
+        or stored.shape[::2] != block.shape[::2]
+    ):
+        return None
+    start, rest = divmod(stored.storage_offset() - block.storage_offset(), block.stride(-2))
+    return start if rest == 0 and 0 <= start <= block.shape[-2] - stored.shape[-2] else None

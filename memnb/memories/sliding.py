@@ -64,9 +64,14 @@ class SlidingWindowMemory(AttentionMemory):
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         before = super()._write(k, v)
         if self.n_stored > self.window:
-            # Copies, so that the dropped pairs' storage is freed.
-            self.stored_keys = self.stored_keys[:, -self.window :].clone()
-            self.stored_values = self.stored_values[:, -self.window :].clone()
+            # The last pairs, a window of the same block; the block is copied into a new one
+            # once it holds far more rows than the window, so that dropped pairs are freed.
+            for name in ("stored_keys", "stored_values"):
+                kept = getattr(self, name)[:, -self.window :]
+                if self._blocks[name].shape[-2] > 4 * self.window:
+                    kept = kept.clone()
+                    self._blocks[name] = kept
+                setattr(self, name, kept)
         return before
 
     def extra_repr(self) -> str:
