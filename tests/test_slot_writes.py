@@ -116,3 +116,18 @@ def test_the_flop_reference_replays_the_sweeps_products():
     assert sum(count for *_, count in plan) == 2 * (5 * 3 + 3 * 2)
     assert any(a_t for _, _, a_t, _, _ in plan) and any(b_t for _, _, _, b_t, _ in plan)
     flops.run_matmuls(plan)
+
+
+def test_an_optimizers_state_round_trips():
+    memory = memnb.EpisodicMemory(4, 3, trials=2, seed=0)
+    keys, values = pairs(2, d=4, trials=2)
+    memory.update(keys, values)
+    saved = memory.optimizer.state_dict()
+    assert saved["param_groups"][0]["params"] == [0, 1]
+    twin = memnb.EpisodicMemory(4, 3, trials=2, seed=0)
+    twin.update(keys, values)
+    twin.optimizer.load_state_dict(saved)
+    memory.update(keys, values), twin.update(keys, values)
+    assert torch.equal(memory.slot_values, twin.slot_values)
+    with pytest.raises(ValueError, match="parameter groups"):
+        twin.optimizer.load_state_dict({"state": {}, "param_groups": []})

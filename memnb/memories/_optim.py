@@ -68,6 +68,38 @@ class Optimizer:
     def _update(self, p: torch.Tensor, grad: torch.Tensor, group: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, Any]:
+        """The state and settings in torch's layout: parameters named by their position."""
+        params = [p for group in self.param_groups for p in group["params"]]
+        index = {id(p): i for i, p in enumerate(params)}
+        groups = [
+            {
+                **{k: v for k, v in g.items() if k != "params"},
+                "params": [index[id(p)] for p in g["params"]],
+            }
+            for g in self.param_groups
+        ]
+        state = {
+            index[id(p)]: {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
+            for p, s in self.state.items()
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take the state and settings of :meth:`state_dict` (same groups, same sizes)."""
+        groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+        if groups is None or len(groups) != len(self.param_groups):
+            raise ValueError("state_dict does not hold this optimizer's parameter groups")
+        params = [p for group in self.param_groups for p in group["params"]]
+        for group, saved in zip(self.param_groups, groups, strict=True):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError("state_dict's groups hold other numbers of parameters")
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {
+            params[i]: {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
+            for i, s in state_dict["state"].items()
+        }
+
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({settings})"
