@@ -146,11 +146,17 @@ def _bootstrap(
     n_boot: int,
     rng: np.random.Generator,
 ) -> tuple[float, float]:
-    table = group.pivot_table(index="trial", columns="n_items", values=y, dropna=False)
-    table = table.reindex(columns=n)
-    if table.isna().any().any():
+    # The trials x N table of y (the mean where a trial holds several rows at one N), as
+    # group.pivot_table(index="trial", columns="n_items", values=y) makes it, in arrays.
+    trials, row = np.unique(group["trial"].to_numpy(), return_inverse=True)
+    column = np.searchsorted(n, group["n_items"].to_numpy(dtype=float))
+    sums, counts = np.zeros((len(trials), len(n))), np.zeros((len(trials), len(n)))
+    np.add.at(sums, (row, column), group[y].to_numpy(dtype=float))
+    np.add.at(counts, (row, column), 1.0)
+    with np.errstate(invalid="ignore"):  # 0 / 0: a trial without a row at some N
+        values = sums / counts
+    if np.isnan(values).any():
         raise ValueError(f"a bootstrap needs every trial at every N; some {y} are missing")
-    values = table.to_numpy(dtype=float)
     picks = rng.integers(0, len(values), size=(n_boot, len(values)))
     capacity, _ = _crossings(n, values[picks].mean(axis=1), threshold)
     low, high = np.quantile(np.nan_to_num(capacity, nan=0.0), [(1 - ci) / 2, (1 + ci) / 2])

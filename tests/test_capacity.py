@@ -491,6 +491,37 @@ def test_capacity_at_bootstrap_interval():
     pd.testing.assert_frame_equal(found, again)  # the same seed, the same interval
 
 
+def test_capacity_at_bootstrap_resamples_the_trials_by_n_table():
+    """The interval is that of resampling the rows of the trials x N table pandas'
+    pivot_table makes, whatever the order of the frame's rows."""
+    rng = np.random.default_rng(3)
+    n = [4, 8, 16, 32, 64]
+    frame = pd.DataFrame(
+        [
+            dict(
+                memory=m,
+                n_items=k,
+                trial=t,
+                accuracy=float(np.clip(1.3 - i / 4 + rng.normal(0, 0.1), 0, 1)),
+            )
+            for m in "ab"
+            for i, k in enumerate(n)
+            for t in range(7)
+        ]
+    ).sample(frac=1, random_state=1)
+    found = summaries.capacity_at(frame, ci=0.9, n_boot=300, seed=5)
+    draws = np.random.default_rng(5)
+    for name, group in frame.groupby("memory", sort=False):
+        table = group.pivot_table(index="trial", columns="n_items", values="accuracy")
+        picks = draws.integers(0, len(table), size=(300, len(table)))
+        means = table.to_numpy()[picks].mean(axis=1)
+        capacity, _ = summaries._crossings(np.array(n, dtype=float), means, 0.95)
+        low, high = np.quantile(np.nan_to_num(capacity, nan=0.0), [0.05, 0.95])
+        assert (found.loc[name, "low"], found.loc[name, "high"]) == (low, high)
+    with pytest.raises(ValueError, match="every trial at every N"):
+        summaries.capacity_at(frame.iloc[1:], ci=0.9)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"threshold": 0}, r"threshold.*0"), ({"threshold": 1.5}, r"threshold"), ({"ci": 1}, r"ci")],
