@@ -553,3 +553,18 @@ def _figure():
     import matplotlib.pyplot as plt
 
     return plt.figure()
+
+
+def test_kept_tasks_are_copies_and_give_the_same_numbers():
+    from memnb.experiments import forgetting as module
+
+    module._TASKS.clear()
+    first = module._tasks("clustered", 2, 8, 4, 6, 3, 5, {"clusters": 2})
+    first[0].train_keys.add_(1.0)  # a memory that changes its inputs changes no kept task
+    again = module._tasks("clustered", 2, 8, 4, 6, 3, 5, {"clusters": 2})
+    fresh = module.make_tasks("clustered", 2, 8, 4, 6, 3, 5, clusters=2)
+    for kept, made in zip(again, fresh, strict=True):
+        assert torch.equal(kept.train_keys, made.train_keys)
+        assert torch.equal(kept.test_keys, made.test_keys)
+        assert torch.equal(kept.values, made.values)
+    assert len(module._TASKS) == 1

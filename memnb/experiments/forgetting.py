@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import pandas as pd
@@ -13,6 +14,9 @@ from ._protocol import read, write, written
 
 KINDS = ("clustered", "random")
 PER_TASK = "ints (one per task)"
+# How many task sets _tasks keeps: a tuning grid runs every setting on the same tasks.
+KEPT_TASKS = 8
+_TASKS: OrderedDict[tuple, list[data.Task]] = OrderedDict()
 
 
 def make_tasks(
@@ -116,9 +120,43 @@ def _setup(
     trials = _validate.positive_int("trials", trials)
     dim = _validate.positive_int("dim", dim)
     data_seed, memory_seed = child_seeds(seed, 2)
-    tasks = make_tasks(kind, n_tasks, n_train, n_test, dim, trials, data_seed, **options)
+    tasks = _tasks(kind, n_tasks, n_train, n_test, dim, trials, data_seed, options)
     memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
     return memory, [_placed(memory, task) for task in tasks], steps
+
+
+def _tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, options) -> list[data.Task]:
+    """:func:`make_tasks`, or a copy of the tasks it returned for the same arguments when
+    they are still kept (the last :data:`KEPT_TASKS`): the tasks are a deterministic
+    function of the arguments, and a copy leaves the kept tensors as they were whatever a
+    memory does with its own."""
+    try:
+        key = (kind, n_tasks, _frozen(n_train), _frozen(n_test), dim, trials, seed)
+        key += tuple(sorted((name, _frozen(value)) for name, value in options.items()))
+        kept = _TASKS.get(key)
+    except TypeError:  # an option that cannot be a key: make the tasks every time
+        return make_tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, **options)
+    if kept is None:
+        kept = make_tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, **options)
+        _TASKS[key] = kept
+        while len(_TASKS) > KEPT_TASKS:
+            _TASKS.popitem(last=False)
+    _TASKS.move_to_end(key)
+    return [_copied(task) for task in kept]
+
+
+def _frozen(value: object) -> object:
+    """A list or tuple of ints as a tuple (a key), anything else as it is."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _copied(task: data.Task) -> data.Task:
+    """The task with every tensor cloned."""
+    fields = ("train_keys", "train_values", "test_keys", "test_values", "values")
+    fields += ("train_targets", "test_targets", "centres")
+    return data.Task(
+        **{f: None if getattr(task, f) is None else getattr(task, f).clone() for f in fields}
+    )
 
 
 def _placed(memory: object, task: data.Task) -> data.Task:
