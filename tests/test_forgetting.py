@@ -556,7 +556,9 @@ def _figure():
 
 
 def test_kept_tasks_are_copies_and_give_the_same_numbers():
-    from memnb.experiments import forgetting as module
+    import importlib
+
+    module = importlib.import_module("memnb.experiments.forgetting")
 
     module._TASKS.clear()
     first = module._tasks("clustered", 2, 8, 4, 6, 3, 5, {"clusters": 2})
