@@ -23,6 +23,7 @@ from memnb.experiments import (
     forgetting_by_writes,
     forgetting_trace,
     span_retention,
+    span_retention_by_writes,
     sweep,
     task_sequence,
 )
@@ -570,3 +571,17 @@ def test_kept_tasks_are_copies_and_give_the_same_numbers():
         assert torch.equal(kept.test_keys, made.test_keys)
         assert torch.equal(kept.values, made.values)
     assert len(module._TASKS) == 1
+
+
+@pytest.mark.parametrize(
+    "factory", [MatrixAssociativeMemory, partial(DeltaRuleMemory, lr=0.002, dtype=torch.float64)]
+)
+def test_span_retention_by_writes_matches_separate_runs(factory):
+    counts = [1, 4, 9]
+    run = dict(trials=3, dim=8, seed=2, kind="random", n_train=4)
+    together = span_retention_by_writes(factory, writes_b=counts, steps_a=3, **run)
+    for count in counts:
+        alone = span_retention(factory, steps=(3, count), **run)
+        pd.testing.assert_frame_equal(
+            together[together["steps_B"] == count].reset_index(drop=True), alone
+        )
