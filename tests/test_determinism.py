@@ -150,7 +150,15 @@ RUNS: list[tuple[Callable, dict, str, Callable | None]] = [
     ),
     (
         experiments.span_retention_by_writes,
-        dict(factory=DeltaRuleMemory, writes_b=(1, 2), steps_a=2, trials=2, dim=4, kind="random", n_train=2),
+        dict(
+            factory=DeltaRuleMemory,
+            writes_b=(1, 2),
+            steps_a=2,
+            trials=2,
+            dim=4,
+            kind="random",
+            n_train=2,
+        ),
         "retained",
         None,
     ),
