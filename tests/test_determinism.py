@@ -149,6 +149,20 @@ RUNS: list[tuple[Callable, dict, str, Callable | None]] = [
         None,
     ),
     (
+        experiments.span_retention_by_writes,
+        dict(
+            factory=DeltaRuleMemory,
+            writes_b=(1, 2),
+            steps_a=2,
+            trials=2,
+            dim=4,
+            kind="random",
+            n_train=2,
+        ),
+        "retained",
+        None,
+    ),
+    (
         experiments.key_recall,
         dict(
             factory=partial(DeltaRuleMemory, lr=0.02),

@@ -23,6 +23,7 @@ from memnb.experiments import (
     forgetting_by_writes,
     forgetting_trace,
     span_retention,
+    span_retention_by_writes,
     sweep,
     task_sequence,
 )
@@ -553,3 +554,34 @@ def _figure():
     import matplotlib.pyplot as plt
 
     return plt.figure()
+
+
+def test_kept_tasks_are_copies_and_give_the_same_numbers():
+    import importlib
+
+    module = importlib.import_module("memnb.experiments.forgetting")
+
+    module._TASKS.clear()
+    first = module._tasks("clustered", 2, 8, 4, 6, 3, 5, {"clusters": 2})
+    first[0].train_keys.add_(1.0)  # a memory that changes its inputs changes no kept task
+    again = module._tasks("clustered", 2, 8, 4, 6, 3, 5, {"clusters": 2})
+    fresh = module.make_tasks("clustered", 2, 8, 4, 6, 3, 5, clusters=2)
+    for kept, made in zip(again, fresh, strict=True):
+        assert torch.equal(kept.train_keys, made.train_keys)
+        assert torch.equal(kept.test_keys, made.test_keys)
+        assert torch.equal(kept.values, made.values)
+    assert len(module._TASKS) == 1
+
+
+@pytest.mark.parametrize(
+    "factory", [MatrixAssociativeMemory, partial(DeltaRuleMemory, lr=0.002, dtype=torch.float64)]
+)
+def test_span_retention_by_writes_matches_separate_runs(factory):
+    counts = [1, 4, 9]
+    run = dict(trials=3, dim=8, seed=2, kind="random", n_train=4)
+    together = span_retention_by_writes(factory, writes_b=counts, steps_a=3, **run)
+    for count in counts:
+        alone = span_retention(factory, steps=(3, count), **run)
+        pd.testing.assert_frame_equal(
+            together[together["steps_B"] == count].reset_index(drop=True), alone
+        )

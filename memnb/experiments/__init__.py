@@ -17,6 +17,7 @@ from .forgetting import (
     forgetting_by_writes,
     forgetting_trace,
     span_retention,
+    span_retention_by_writes,
     task_sequence,
 )
 from .keys import key_recall
@@ -45,6 +46,7 @@ __all__ = [
     "projection_trace",
     "reduced_rank_recall",
     "span_retention",
+    "span_retention_by_writes",
     "sweep",
     "task_sequence",
     "token_dimensions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import pandas as pd
@@ -13,6 +14,9 @@ from ._protocol import read, write, written
 
 KINDS = ("clustered", "random")
 PER_TASK = "ints (one per task)"
+# How many task sets _tasks keeps: a tuning grid runs every setting on the same tasks.
+KEPT_TASKS = 8
+_TASKS: OrderedDict[tuple, list[data.Task]] = OrderedDict()
 
 
 def make_tasks(
@@ -116,9 +120,43 @@ def _setup(
     trials = _validate.positive_int("trials", trials)
     dim = _validate.positive_int("dim", dim)
     data_seed, memory_seed = child_seeds(seed, 2)
-    tasks = make_tasks(kind, n_tasks, n_train, n_test, dim, trials, data_seed, **options)
+    tasks = _tasks(kind, n_tasks, n_train, n_test, dim, trials, data_seed, options)
     memory = build_memory(factory, dim=dim, trials=trials, seed=memory_seed)
     return memory, [_placed(memory, task) for task in tasks], steps
+
+
+def _tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, options) -> list[data.Task]:
+    """:func:`make_tasks`, or a copy of the tasks it returned for the same arguments when
+    they are still kept (the last :data:`KEPT_TASKS`): the tasks are a deterministic
+    function of the arguments, and a copy leaves the kept tensors as they were whatever a
+    memory does with its own."""
+    try:
+        key = (kind, n_tasks, _frozen(n_train), _frozen(n_test), dim, trials, seed)
+        key += tuple(sorted((name, _frozen(value)) for name, value in options.items()))
+        kept = _TASKS.get(key)
+    except TypeError:  # an option that cannot be a key: make the tasks every time
+        return make_tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, **options)
+    if kept is None:
+        kept = make_tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, **options)
+        _TASKS[key] = kept
+        while len(_TASKS) > KEPT_TASKS:
+            _TASKS.popitem(last=False)
+    _TASKS.move_to_end(key)
+    return [_copied(task) for task in kept]
+
+
+def _frozen(value: object) -> object:
+    """A list or tuple of ints as a tuple (a key), anything else as it is."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _copied(task: data.Task) -> data.Task:
+    """The task with every tensor cloned."""
+    fields = ("train_keys", "train_values", "test_keys", "test_values", "values")
+    fields += ("train_targets", "test_targets", "centres")
+    return data.Task(
+        **{f: None if getattr(task, f) is None else getattr(task, f).clone() for f in fields}
+    )
 
 
 def _placed(memory: object, task: data.Task) -> data.Task:
@@ -389,37 +427,87 @@ def span_retention(
     memory, (task_a, task_b), n_steps = _setup(
         factory, 2, steps, trials, dim, seed, kind, n_train, n_test, options
     )
+    parameters = (factory, label, kind, dim, seed, options)
+    return _span_frames(memory, task_a, task_b, n_steps[0], n_steps[1:], dim, trials, parameters)
+
+
+def span_retention_by_writes(
+    factory: Factory,
+    writes_b: Sequence[int] = (1, 3, 10, 30, 100),
+    steps_a: int = 20,
+    trials: int = 16,
+    dim: int = 32,
+    seed: int = 0,
+    *,
+    kind: str = "clustered",
+    n_train: int | Sequence[int] = 16,
+    n_test: int | Sequence[int] | None = None,
+    label: str | None = None,
+    **options: object,
+) -> pd.DataFrame:
+    """:func:`span_retention` after each number of writes of B in ``writes_b``.
+
+    One memory learns A (``steps_a`` writes), then B up to the largest count of
+    ``writes_b`` (positive ints, increasing), read after each count. A read changes no
+    memory, so the rows of count ``s`` are those of ``span_retention(..., steps=(steps_a,
+    s))`` (same tasks, memory and numbers) at the cost of one run. Returns their frames
+    stacked in the order of ``writes_b`` (``steps_B`` is the count).
+    """
+    writes_b = _validate.sequence(
+        "writes_b", writes_b, _validate.positive_int, "positive ints", increasing=True
+    )
+    steps_a = _validate.positive_int("steps_a", steps_a)
+    memory, (task_a, task_b), _ = _setup(
+        factory, 2, (steps_a, writes_b[-1]), trials, dim, seed, kind, n_train, n_test, options
+    )
+    parameters = (factory, label, kind, dim, seed, options)
+    return _span_frames(memory, task_a, task_b, steps_a, writes_b, dim, trials, parameters)
+
+
+def _span_frames(memory, task_a, task_b, steps_a, counts, dim, trials, parameters) -> pd.DataFrame:
+    """The frames of :func:`span_retention` after each count of B's writes in ``counts``,
+    stacked; ``parameters`` are ``(factory, label, kind, dim, seed, options)``."""
+    factory, label, kind, dim, seed, options = parameters
     q = task_a.test_keys
     basis, _ = torch.linalg.qr(task_b.train_keys.double().transpose(-2, -1))
     spans_all = basis.shape[-1] >= dim  # B has at least d keys: nothing is orthogonal
     q_in = q if spans_all else (q.double() @ basis @ basis.transpose(-2, -1)).to(q.dtype)
     queries = torch.cat([q_in, q - q_in], dim=-2)
     shape = (*queries.shape[:-1], task_a.values.shape[-1])
-    reads = []
-    for task, task_steps in ((task_a, n_steps[0]), (task_b, n_steps[1])):
-        write(memory, task.train_keys, task.train_values, task_steps)
+
+    def parts() -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            reads.append(read(memory, queries, shape).double().split(q.shape[-2], dim=-2))
-    diverged = ~torch.stack([torch.isfinite(r).all(dim=(-2, -1)) for r in (*reads[0], *reads[1])])
-    diverged = diverged.any(dim=0).cpu().numpy()
-    rows = []
-    for part, before, after in zip(("in span of B", "orthogonal to B"), *reads, strict=True):
-        size = before.pow(2).sum(dim=(-2, -1))
-        empty = (size == 0) | (spans_all and part == "orthogonal to B")
-        size = torch.where(empty, torch.nan, size)
-        retained = (after * before).sum(dim=(-2, -1)) / size
-        changed = ((after - before).pow(2).sum(dim=(-2, -1)) / size).sqrt()
-        rows.append(
-            pd.DataFrame(
-                {
-                    "trial": range(trials),
-                    "part": part,
-                    "retained": retained.cpu().numpy(),
-                    "changed": changed.cpu().numpy(),
-                    "diverged": diverged,
-                }
+            return read(memory, queries, shape).double().split(q.shape[-2], dim=-2)
+
+    write(memory, task_a.train_keys, task_a.train_values, steps_a)
+    before = parts()
+    frames = []
+    for count in written(memory, task_b.train_keys, task_b.train_values, counts):
+        reads = [before, parts()]
+        finite = [torch.isfinite(r).all(dim=(-2, -1)) for r in (*reads[0], *reads[1])]
+        diverged = (~torch.stack(finite)).any(dim=0).cpu().numpy()
+        rows = []
+        for part, old, new in zip(("in span of B", "orthogonal to B"), *reads, strict=True):
+            size = old.pow(2).sum(dim=(-2, -1))
+            empty = (size == 0) | (spans_all and part == "orthogonal to B")
+            size = torch.where(empty, torch.nan, size)
+            retained = (new * old).sum(dim=(-2, -1)) / size
+            changed = ((new - old).pow(2).sum(dim=(-2, -1)) / size).sqrt()
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "trial": range(trials),
+                        "part": part,
+                        "retained": retained.cpu().numpy(),
+                        "changed": changed.cpu().numpy(),
+                        "diverged": diverged,
+                    }
+                )
+            )
+        steps = [steps_a, count]
+        frames.append(
+            pd.concat(rows, ignore_index=True).assign(
+                **_parameters(factory, label, kind, dim, [task_a, task_b], steps, seed, options)
             )
         )
-    return pd.concat(rows, ignore_index=True).assign(
-        **_parameters(factory, label, kind, dim, [task_a, task_b], n_steps, seed, options)
-    )
+    return pd.concat(frames, ignore_index=True)
