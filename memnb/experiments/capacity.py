@@ -6,6 +6,7 @@ import copy
 from collections.abc import Iterable, Iterator
 from functools import partial
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -92,7 +93,7 @@ def capacity(
     all_keys, all_values = data.random_pairs(max(n_items), dim, trials, seed=data_seed, kind=kind)
     # Without noise the keys stand in for the directions, which are then never used.
     directions = cue_directions(all_keys.shape, noise_seed) if max(levels) > 0 else all_keys
-    rows = []
+    rows, settings = [], []  # the scores of each read, and the settings of its rows
     memories = _fresh_memories(factory, len(n_items), dim, trials, memory_seed)
     for memory, n in zip(memories, n_items, strict=True):
         pairs = (all_keys[:, :n].contiguous(), all_values[:, :n].contiguous())
@@ -102,10 +103,14 @@ def capacity(
             for level in levels:
                 with torch.no_grad():
                     retrieved = read_all(memory, noisy(keys, towards, level), values.shape)
-                scored = score(retrieved, values, n, threshold)
-                rows.append(scored.assign(chance=1 / n, **held, steps=count, cue_noise=level))
+                rows.append(score(retrieved, values, n, threshold))
+                settings.append({"chance": 1 / n, **held, "steps": count, "cue_noise": level})
     frame = pd.concat(rows, ignore_index=True)
-    frame = frame.assign(memory=label_of(factory, label), dim=dim, seed=seed)
+    # One column per setting, each read's value repeated over its rows (one assign per
+    # read cost more than the reads of a small memory).
+    repeats = [len(r) for r in rows]
+    columns = {c: np.repeat([s[c] for s in settings], repeats) for c in settings[0]}
+    frame = frame.assign(**columns, memory=label_of(factory, label), dim=dim, seed=seed)
     frame = frame.assign(cosine_threshold=threshold)
     last = ["cue_noise", "cosine_threshold", "steps", "seed"]
     return frame[[*frame.columns.drop(last), *last]]
