@@ -375,7 +375,9 @@ def test_capacity_counts_and_noise_levels_together_match_separate_runs_exactly()
         for level in (0.0, 0.2):
             alone = run(steps=steps, cue_noise=level)
             mask = (both["steps"] == steps) & (both["cue_noise"] == level)
-            pd.testing.assert_frame_equal(both[mask].reset_index(drop=True), alone)
+            pd.testing.assert_frame_equal(
+                both[mask].reset_index(drop=True), alone, check_exact=True
+            )
 
 
 def test_capacity_reads_a_large_store_in_chunks(monkeypatch):
