@@ -73,10 +73,13 @@ class _DeltaNet(BatchedMemory):
     def _write(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             unit, systems = self._key_part(k)
-            before = per_trial_mse(unit @ self.matrix.transpose(-2, -1), v)
+            read = unit @ self.matrix.transpose(-2, -1)
+            before = per_trial_mse(read, v)
             for i, start in enumerate(range(0, k.shape[-2], CHUNK)):
                 part = slice(start, start + CHUNK)
-                self._write_chunk(unit[:, part], v[:, part], systems[i])
+                # One chunk: the read just made is the product the chunk needs.
+                now = read if len(systems) == 1 else None
+                self._write_chunk(unit[:, part], v[:, part], systems[i], now)
         return before
 
     def _key_part(self, k: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -108,9 +111,16 @@ class _DeltaNet(BatchedMemory):
         system = torch.tril(self.beta * decay * gram, diagonal=-1)
         return system + torch.eye(c, dtype=k.dtype, device=k.device)
 
-    def _write_chunk(self, k: torch.Tensor, v: torch.Tensor, system: torch.Tensor) -> None:
+    def _write_chunk(
+        self,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        system: torch.Tensor,
+        read: torch.Tensor | None = None,
+    ) -> None:
         """Apply the recurrence to the ``C`` pairs of unit keys ``k`` and values ``v``
-        (``(T, C, d)``), in order; ``system`` is :meth:`_system` of ``k``.
+        (``(T, C, d)``), in order; ``system`` is :meth:`_system` of ``k`` and ``read``
+        (if given) the read ``M_0 k`` of the keys, ``(T, C, value_dim)``.
 
         Written as ``M_t = alpha M_{t-1} + u_t k_t^T`` with the new content
         ``u_t = beta (v_t - alpha M_{t-1} k_t)``. Unrolling ``M_{t-1}`` from the state
@@ -126,7 +136,8 @@ class _DeltaNet(BatchedMemory):
         steps = torch.arange(1, c + 1, device=k.device, dtype=torch.float64)
         alpha_t = (self.alpha**steps).to(k.dtype)[:, None]  # alpha^t, (C, 1)
         alpha_rest = (self.alpha ** (c - steps)).to(k.dtype)[:, None]  # alpha^(C-j), (C, 1)
-        target = self.beta * (v - alpha_t * (k @ self.matrix.transpose(-2, -1)))
+        read = k @ self.matrix.transpose(-2, -1) if read is None else read
+        target = self.beta * (v - alpha_t * read)
         new = torch.linalg.solve_triangular(system, target, upper=False, unitriangular=True)
         last = self.alpha**c
         self.matrix.mul_(last).add_((alpha_rest * new).transpose(-2, -1) @ k)
