@@ -163,7 +163,8 @@ class DeltaNetMemory(_DeltaNet):
     whatever the keys' scale. Unlike :class:`DeltaRuleMemory`, which takes one gradient
     step on all N pairs at once, the pairs are written one after the other. The pass is
     computed in chunks of ``CHUNK`` pairs by the equivalent WY form (same result to float
-    rounding).
+    rounding); what that form needs of the keys alone is kept while the next write passes
+    the same, unchanged keys tensor (the numbers are those computed afresh, bit for bit).
 
     Read: ``M q^`` with the query scaled to norm one. The matrix starts at zero, so
     before any write every query returns zero; a zero key or query is left at zero (it
