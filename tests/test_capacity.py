@@ -367,6 +367,19 @@ def test_capacity_steps_as_a_sequence_matches_separate_runs():
         )
 
 
+def test_capacity_counts_and_noise_levels_together_match_separate_runs_exactly():
+    """Reads of a small N are scored in one batch (large N one by one): no number moves."""
+    run = partial(capacity, memnb.DeltaNetMemory, [4, 80], trials=3, dim=8, seed=2)
+    both = run(steps=(1, 3), cue_noise=(0.0, 0.2))
+    for steps in (1, 3):
+        for level in (0.0, 0.2):
+            alone = run(steps=steps, cue_noise=level)
+            mask = (both["steps"] == steps) & (both["cue_noise"] == level)
+            pd.testing.assert_frame_equal(
+                both[mask].reset_index(drop=True), alone, check_exact=True
+            )
+
+
 def test_capacity_reads_a_large_store_in_chunks(monkeypatch):
     whole = capacity(AttentionMemory, [10], steps=1, trials=2, dim=4, seed=1)
     monkeypatch.setattr(_protocol, "READ_CHUNK", 3)

@@ -111,6 +111,42 @@ def test_one_write_is_the_rule_with_momentum_and_decay():
         torch.testing.assert_close(got, want)
 
 
+@pytest.mark.parametrize("activation", ["silu", "relu", "tanh"])
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_write_is_autograds_step_bit_for_bit(activation, dtype):
+    """The backward pass written out gives autograd's gradient exactly, for every
+    activation and depth (the weights after several writes are equal, not just close)."""
+    for depth in (1, 2, 3):
+        kwargs = dict(width=7, momentum=0.6, decay=0.05, activation=activation)
+        memory = NeuralMemory(6, depth=depth, trials=3, seed=depth, **kwargs).to(dtype)
+        for seed in range(4):
+            keys, values = _gaussian(seed, 3, 5, 6).to(dtype), _gaussian(seed + 9, 3, 5, 6)
+            loss, surprises, weights = _by_autograd(memory, keys, values.to(dtype))
+            got = memory.update(keys, values.to(dtype))
+            assert torch.equal(got, loss)
+            pairs = zip([*memory.surprises, *memory.weights], [*surprises, *weights], strict=True)
+            for a, b in pairs:
+                assert torch.equal(a, b)
+
+
+def _by_autograd(memory, keys, values):
+    """One write with autograd's gradient, in the memory's order of operations:
+    (loss, surprises, weights)."""
+    leaves = [w.detach().clone().requires_grad_(True) for w in memory.weights]
+    with torch.enable_grad():
+        loss = (memory._mlp(keys, leaves) - values).pow(2).mean(dim=(-2, -1))
+        grads = torch.autograd.grad(loss.sum(), leaves)
+    surprises = [
+        s.clone().mul_(memory.momentum).sub_(memory.lr * g)
+        for s, g in zip(memory.surprises, grads, strict=True)
+    ]
+    weights = [
+        w.clone().mul_(1.0 - memory.decay).add_(s)
+        for w, s in zip(memory.weights, surprises, strict=True)
+    ]
+    return loss.detach(), surprises, weights
+
+
 def test_update_returns_the_loss_before_the_write():
     memory = NeuralMemory(3, trials=2, seed=0, dtype=F64)
     keys, values = _gaussian(0, 2, 4, 3), _gaussian(1, 2, 4, 3)

@@ -245,6 +245,25 @@ def test_wrong_shapes_are_rejected(case):
 # --- DeltaNet: the properties the write rule promises -------------------------------------
 
 
+@pytest.mark.parametrize("alpha", [1.0, 0.9])
+def test_deltanet_passes_over_the_same_keys_are_bit_identical_to_fresh_ones(alpha):
+    """What a pass keeps of its keys between writes changes no number, and a change of
+    the keys in place (or other keys) is seen."""
+    gen = torch.Generator().manual_seed(3)
+    keys, values = torch.randn(2, 150, 8, generator=gen), torch.randn(2, 150, 8, generator=gen)
+    kept = GatedDeltaNetMemory(8, beta=0.5, alpha=alpha, trials=2)
+    fresh = GatedDeltaNetMemory(8, beta=0.5, alpha=alpha, trials=2)
+    for step in range(6):
+        if step == 3:
+            keys.mul_(-0.5)  # in place: the kept unit keys and systems are stale
+        if step == 5:
+            keys = torch.randn(2, 150, 8, generator=gen)
+        got = kept.update(keys, values)
+        want = fresh.update(keys.clone(), values)  # a new tensor every time: nothing kept
+        assert torch.equal(got, want)
+        assert torch.equal(kept.matrix, fresh.matrix)
+
+
 def test_gated_deltanet_with_alpha_one_is_deltanet_exactly():
     keys, values = randn(4, 150, 16, seed=1), randn(4, 150, 16, seed=2)
     plain = DeltaNetMemory(16, beta=0.6, trials=4)

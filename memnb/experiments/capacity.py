@@ -6,6 +6,7 @@ import copy
 from collections.abc import Iterable, Iterator
 from functools import partial
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -26,6 +27,9 @@ from ._protocol import (
     written,
 )
 from ._protocol import cosine_threshold as _threshold
+
+# Reads of at most this many items are scored together (see _scored).
+BATCHED_SCORE_ITEMS = 64
 
 
 def capacity(
@@ -92,23 +96,48 @@ def capacity(
     all_keys, all_values = data.random_pairs(max(n_items), dim, trials, seed=data_seed, kind=kind)
     # Without noise the keys stand in for the directions, which are then never used.
     directions = cue_directions(all_keys.shape, noise_seed) if max(levels) > 0 else all_keys
-    rows = []
+    rows, settings = [], []  # the scores of each read, and the settings of its rows
     memories = _fresh_memories(factory, len(n_items), dim, trials, memory_seed)
     for memory, n in zip(memories, n_items, strict=True):
         pairs = (all_keys[:, :n].contiguous(), all_values[:, :n].contiguous())
         keys, values, towards = place_like(memory, *pairs, directions[:, :n])
+        reads = []
         for count in written(memory, keys, values, steps):
             held = held_floats(memory)
             for level in levels:
                 with torch.no_grad():
-                    retrieved = read_all(memory, noisy(keys, towards, level), values.shape)
-                scored = score(retrieved, values, n, threshold)
-                rows.append(scored.assign(chance=1 / n, **held, steps=count, cue_noise=level))
+                    reads.append(read_all(memory, noisy(keys, towards, level), values.shape))
+                settings.append({"chance": 1 / n, **held, "steps": count, "cue_noise": level})
+        rows.extend(_scored(reads, values, n, threshold))
     frame = pd.concat(rows, ignore_index=True)
-    frame = frame.assign(memory=label_of(factory, label), dim=dim, seed=seed)
+    # One column per setting, each read's value repeated over its rows (one assign per
+    # read cost more than the reads of a small memory).
+    repeats = [len(r) for r in rows]
+    columns = {c: np.repeat([s[c] for s in settings], repeats) for c in settings[0]}
+    frame = frame.assign(**columns, memory=label_of(factory, label), dim=dim, seed=seed)
     frame = frame.assign(cosine_threshold=threshold)
     last = ["cue_noise", "cosine_threshold", "steps", "seed"]
     return frame[[*frame.columns.drop(last), *last]]
+
+
+def _scored(
+    reads: list[torch.Tensor], values: torch.Tensor, n: int, threshold: float
+) -> list[pd.DataFrame]:
+    """:func:`score` of each of ``reads`` (each ``(T, N, d_v)``) against ``values``.
+
+    Small reads are scored as one batch along the trials axis and split again: every
+    number is computed per trial, so the frames are those of separate calls, and one call
+    costs less than several when N is small.
+    """
+    trials = values.shape[0]
+    if len(reads) == 1 or n > BATCHED_SCORE_ITEMS:
+        return [score(r, values, n, threshold) for r in reads]
+    together = score(torch.cat(reads), values.repeat(len(reads), 1, 1), n, threshold)
+    parts = []
+    for i in range(len(reads)):
+        part = together.iloc[i * trials : (i + 1) * trials].reset_index(drop=True)
+        parts.append(part.assign(trial=range(trials)))
+    return parts
 
 
 def _fresh_memories(
