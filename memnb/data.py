@@ -21,6 +21,7 @@ __all__ = [
     "ContextPairs",
     "generator",
     "human_lag_crp",
+    "human_recalls",
     "letter_images",
     "low_rank_pairs",
     "nonlinearity",
