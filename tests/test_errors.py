@@ -1141,7 +1141,7 @@ CASES = [
     ),
     (
         data.human_recalls,
-        "an unknown human study",
+        "an unknown study of recalls",
         lambda: data.human_recalls("Kahana2002"),
         ValueError,
         r"study.*one of.*'Kahana2002'",
