@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 from numbers import Integral
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -20,6 +21,7 @@ __all__ = [
     "ContextPairs",
     "generator",
     "human_lag_crp",
+    "human_recalls",
     "letter_images",
     "low_rank_pairs",
     "nonlinearity",
@@ -659,22 +661,123 @@ def low_rank_pairs(
 # Reference data: free recall by people, bundled with psifr
 
 HUMAN_STUDIES = ("Morton2013", "peers_notask")
+_RECALL_KEYS = ["subject", "list", "item"]
 
 
-def human_lag_crp(study: str = "Morton2013") -> pd.DataFrame:
-    """The lag-CRP of a human free-recall data set bundled with psifr (read offline).
-
-    ``study`` is ``"Morton2013"`` or ``"peers_notask"``. Returns the frame of
-    :func:`memnb.summaries.lag_crp`, one row per participant and lag (computed once, then
-    cached), to hold a model's lag-CRP against.
-    """
+def _check_study(study: object) -> None:
     if study not in HUMAN_STUDIES:
         raise ValueError(f"study must be one of {HUMAN_STUDIES}, got {study!r}")
-    return _human_lag_crp(study).copy()
+
+
+def human_recalls(study: str = "Morton2013") -> pd.DataFrame:
+    """The free-recall table of a human data set bundled with psifr, as psifr's
+    ``fr.sample_data`` reads it (offline): one row per study and recall event, columns
+    ``subject, list, position, trial_type, item`` and the study's own columns.
+
+    ``study`` is ``"Morton2013"`` or ``"peers_notask"``. The file is read from psifr's
+    package folder without importing psifr (which imports seaborn and scipy).
+    """
+    _check_study(study)
+    return _human_recalls(study).copy()
 
 
 @cache
-def _human_lag_crp(study: str) -> pd.DataFrame:
-    from psifr import fr
+def _human_recalls(study: str) -> pd.DataFrame:
+    from importlib.util import find_spec
+    from pathlib import Path
 
-    return fr.lag_crp(fr.merge_free_recall(fr.sample_data(study))).reset_index()
+    spec = find_spec("psifr")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the human free-recall data ship with psifr: install psifr")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return pd.read_csv(folder / "data" / f"{study}.csv")
+
+
+def human_lag_crp(study: str = "Morton2013", list_type: str | None = None) -> pd.DataFrame:
+    """The lag-CRP of a human free-recall data set bundled with psifr (read offline).
+
+    ``study`` is ``"Morton2013"`` or ``"peers_notask"``; ``list_type`` keeps only the
+    lists of that type (a value of Morton2013's column ``list_type``: ``"pure"`` or
+    ``"mixed"``). Returns the frame of :func:`memnb.summaries.lag_crp`, psifr's
+    ``fr.lag_crp(fr.merge_free_recall(table))``, one row per participant and lag
+    (computed once, then cached), to hold a model's lag-CRP against.
+    """
+    _check_study(study)
+    if list_type is not None:
+        types = _human_recalls(study).get("list_type")
+        if types is None or list_type not in set(types.dropna()):
+            known = [] if types is None else sorted(set(types.dropna()))
+            raise ValueError(f"list_type must be None or one of {known} for {study}, "
+                             f"got {list_type!r}")  # fmt: skip
+    return _human_lag_crp(study, list_type).copy()
+
+
+@cache
+def _human_lag_crp(study: str, list_type: str | None) -> pd.DataFrame:
+    table = _human_recalls(study)
+    if list_type is not None:
+        table = table[table["list_type"] == list_type]
+    return _table_lag_crp(table)
+
+
+def _table_lag_crp(table: pd.DataFrame) -> pd.DataFrame:
+    """psifr's lag-CRP, ``fr.lag_crp(fr.merge_free_recall(table)).reset_index()``, of a
+    free-recall table in psifr's format, counted list by list as array operations over
+    the output positions instead of psifr's loop over subjects, lists and recalls.
+
+    A recall is matched to the study event of the same subject, list and item (its input
+    position); one that matches none is an intrusion, and a recall of an item recalled
+    before in its list a repeat. A transition counts when both of its recalls are first
+    recalls of studied items; it counts as possible every lag to a studied item of the
+    list not yet recalled, and as actual the lag it took. Lags run over
+    ``-(L - 1) .. L - 1``, where ``L`` is the largest input position in the table.
+    """
+    kind = table["trial_type"]
+    study = table.loc[kind == "study", [*_RECALL_KEYS, "position"]]
+    recall = table.loc[kind == "recall", [*_RECALL_KEYS, "position"]]
+    if study.duplicated(_RECALL_KEYS).any():
+        raise ValueError("table studies an item twice in one list; psifr's scoring is undefined")
+    subjects, subject_of = np.unique(table["subject"].to_numpy(), return_inverse=True)
+    lists = table.groupby(["subject", "list"], sort=True).ngroup().to_numpy()
+    n_lists, length = int(lists.max()) + 1, int(study["position"].max())
+    list_subject = np.zeros(n_lists, dtype=np.int64)
+    list_subject[lists] = subject_of
+    studied = np.zeros((n_lists, length + 1), dtype=bool)  # column 0: no item
+    studied[lists[(kind == "study").to_numpy()], study["position"].to_numpy()] = True
+    recall = recall.assign(list_id=lists[(kind == "recall").to_numpy()])
+    recall = recall.merge(study.rename(columns={"position": "input"}), "left", _RECALL_KEYS)
+    recall = recall.sort_values(["list_id", "position"], kind="stable")
+    inputs = recall["input"].fillna(0).to_numpy(dtype=np.int64)  # 0: an intrusion
+    first = ~recall.duplicated(["list_id", "input"]).to_numpy() & (inputs > 0)
+    list_id = recall["list_id"].to_numpy()
+    output = recall.groupby("list_id", sort=False).cumcount().to_numpy()
+    width = int(output.max()) + 1 if len(output) else 1
+    items = np.zeros((n_lists, width), dtype=np.int64)  # the input recalled, 0 if none
+    items[list_id[first], output[first]] = inputs[first]
+    left = studied.copy()
+    lags = 2 * length - 1
+    actual = np.zeros((len(subjects), lags), dtype=np.int64)
+    possible = np.zeros((len(subjects), lags), dtype=np.int64)
+    for n in range(width - 1):
+        here, there = items[:, n], items[:, n + 1]
+        left[np.nonzero(here)[0], here[here > 0]] = False
+        made = np.nonzero((here > 0) & (there > 0))[0]
+        np.add.at(actual, (list_subject[made], there[made] - here[made] + length - 1), 1)
+        row, item = np.nonzero(left[made])
+        at = made[row]
+        np.add.at(possible, (list_subject[at], item - here[at] + length - 1), 1)
+    lag = np.arange(-(length - 1), length, dtype=np.int64)
+    if recall["input"].isna().any():  # psifr's input positions are floats once one is NaN
+        lag = lag.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prob = actual / possible
+    frame = pd.DataFrame(
+        {
+            "subject": np.repeat(subjects, lags),
+            "lag": np.tile(lag, len(subjects)),
+            "prob": prob.ravel(),
+            "actual": actual.ravel(),
+            "possible": possible.ravel(),
+        }
+    )
+    return frame.reset_index()

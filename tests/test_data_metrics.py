@@ -5,10 +5,81 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from memnb import data, metrics
+
+# ---------------------------------------------------------------------------------------------
+# human free recall: psifr's data and lag-CRP, without psifr's loops
+
+
+def _psifr_lag_crp(table):
+    from psifr import fr
+
+    return fr.lag_crp(fr.merge_free_recall(table)).reset_index()
+
+
+@pytest.mark.parametrize("study", data.HUMAN_STUDIES)
+def test_human_recalls_are_psifr_s_sample_data(study):
+    from psifr import fr
+
+    pd.testing.assert_frame_equal(data.human_recalls(study), fr.sample_data(study))
+
+
+@pytest.mark.parametrize(
+    ("study", "list_type"),
+    [("Morton2013", None), ("peers_notask", None), ("Morton2013", "pure")],
+)
+def test_human_lag_crp_is_psifr_s(study, list_type):
+    from psifr import fr
+
+    table = fr.sample_data(study)
+    if list_type is not None:
+        table = table[table["list_type"] == list_type]
+    crp = data.human_lag_crp(study, list_type=list_type)
+    pd.testing.assert_frame_equal(crp, _psifr_lag_crp(table))
+    crp.loc[:, "prob"] = -1.0  # the caller gets a copy, not the cached frame
+    assert (data.human_lag_crp(study, list_type=list_type)["prob"].dropna() >= 0).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_lag_crp_of_lists_with_repeats_intrusions_and_gaps_is_psifr_s(seed):
+    from psifr import fr
+
+    rng = np.random.default_rng(seed)
+    subjects, study, recall = [], [], []
+    for subject in rng.choice(50, 4, replace=False) + 1:
+        for _ in range(rng.integers(1, 4)):
+            words = [f"w{i}" for i in rng.choice(40, 8, replace=False)]
+            pool = words + ["other", "w99"]  # intrusions: items of no list, or of another
+            n = int(rng.integers(0, 12))  # possibly an empty recall, possibly repeats
+            subjects.append(int(subject))
+            study.append(words)
+            recall.append([str(w) for w in rng.choice(pool, n)])
+    table = fr.table_from_lists(subjects, study, recall)
+    pd.testing.assert_frame_equal(data._table_lag_crp(table), _psifr_lag_crp(table))
+    shuffled = table.sample(frac=1.0, random_state=seed)
+    pd.testing.assert_frame_equal(data._table_lag_crp(shuffled), _psifr_lag_crp(table))
+
+
+def test_the_lag_crp_without_intrusions_keeps_integer_lags_as_psifr_does():
+    from psifr import fr
+
+    table = fr.table_from_lists([1, 1, 2], [["a", "b", "c"]] * 3, [["c", "a", "a", "b"], [], ["b"]])
+    pd.testing.assert_frame_equal(data._table_lag_crp(table), _psifr_lag_crp(table))
+
+
+def test_a_list_that_studies_an_item_twice_is_refused():
+    table = pd.DataFrame(
+        {"subject": 1, "list": 1, "trial_type": ["study", "study", "recall"],
+         "position": [1, 2, 1], "item": ["a", "a", "a"]}
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="studies an item twice"):
+        data._table_lag_crp(table)
+
 
 # ---------------------------------------------------------------------------------------------
 # data

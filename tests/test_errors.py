@@ -1132,6 +1132,20 @@ CASES = [
         ValueError,
         r"study.*one of.*'Kahana2002'",
     ),
+    (
+        data.human_lag_crp,
+        "a list type the study does not mark",
+        lambda: data.human_lag_crp("Morton2013", list_type="blocked"),
+        ValueError,
+        r"list_type.*'mixed', 'pure'.*'blocked'",
+    ),
+    (
+        data.human_recalls,
+        "an unknown study of recalls",
+        lambda: data.human_recalls("Kahana2002"),
+        ValueError,
+        r"study.*one of.*'Kahana2002'",
+    ),
     # --- metrics ------------------------------------------------------------------------------
     (
         metrics.mse,

@@ -99,6 +99,16 @@ def test_free_recall_recalls_each_item_once_and_is_deterministic():
     pd.testing.assert_frame_equal(table, again)
 
 
+def test_free_recall_table_is_psifr_s():
+    from psifr import fr
+
+    table = free_recall(memnb.MatrixAssociativeMemory, "chain", length=5, trials=3, dim=32)
+    recalls = table[table["trial_type"] == "recall"].groupby("subject")["item"].agg(list)
+    built = fr.table_from_lists([1, 2, 3], [[1, 2, 3, 4, 5]] * 3, recalls.tolist())
+    pd.testing.assert_frame_equal(table.drop(columns="diverged"), built)
+    assert table["diverged"].dtype == bool
+
+
 def test_lag_crp_on_a_hand_made_sequence():
     # One list of 4 items recalled in order 1, 2, 4, 3:
     # from 1 lags +1, +2, +3 possible, +1 made; from 2 lags +1, +2 possible, +2 made;
@@ -126,6 +136,10 @@ def test_human_data_bundled_offline():
     assert {"subject", "lag", "prob"} <= set(crp.columns)
     with pytest.raises(ValueError, match="study"):
         human_lag_crp("Nobody2099")
+    with pytest.raises(ValueError, match="list_type"):
+        human_lag_crp("peers_notask", list_type="pure")
+    with pytest.raises(ValueError, match="list_type.*'mixed', 'pure'"):
+        human_lag_crp("Morton2013", list_type="blocked")
 
 
 @pytest.mark.parametrize(

@@ -230,8 +230,6 @@ def free_recall(
     scored as similar to no item, so the next choice is at random). psifr's analyses
     ignore the extra column.
     """
-    from psifr import fr
-
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     length = _length(length)
@@ -247,10 +245,26 @@ def free_recall(
     order, diverged = _recall_order(
         factory, model, items, start, rho, tau, steps, memory_seed, choice_seed
     )
-    study = [list(range(1, length + 1))] * trials
-    recall = (order + 1).tolist()
-    table = fr.table_from_lists(list(range(1, trials + 1)), study, recall)
-    return table.assign(diverged=diverged.numpy()[table["subject"].to_numpy() - 1])
+    return _recall_table(order + 1, diverged)
+
+
+def _recall_table(recalled: torch.Tensor, diverged: torch.Tensor) -> pd.DataFrame:
+    """psifr's table (as ``fr.table_from_lists`` builds it) of ``T`` subjects who each
+    studied items 1 .. L in order and recalled them in the order ``recalled``, ``(T, L)``,
+    with the column ``diverged`` of each subject, ``(T,)``."""
+    trials, length = recalled.shape
+    positions = torch.arange(1, length + 1).expand(trials, length)
+    items = torch.stack([positions, recalled.long()], dim=1).reshape(-1).numpy()
+    return pd.DataFrame(
+        {
+            "subject": torch.arange(1, trials + 1).repeat_interleave(2 * length).numpy(),
+            "list": 1,
+            "trial_type": (["study"] * length + ["recall"] * length) * trials,
+            "position": positions.repeat(1, 2).reshape(-1).numpy(),
+            "item": items,
+            "diverged": diverged.numpy().repeat(2 * length),
+        }
+    )
 
 
 def _recall_order(factory, model, items, start, rho, tau, steps, memory_seed, choice_seed):
