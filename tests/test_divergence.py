@@ -58,6 +58,9 @@ RUNS = {
     ),
     "task_sequence": lambda f: experiments.task_sequence(f, n_tasks=3, **TWO_TASKS),
     "span_retention": lambda f: experiments.span_retention(f, **TWO_TASKS),
+    "span_retention_by_writes": lambda f: experiments.span_retention_by_writes(
+        f, (1, 2), steps_a=2, n_train=4, n_test=4, **SMALL
+    ),
     "key_recall": lambda f: experiments.key_recall(f, n_items=(2, 4), n_unseen=4, **SMALL),
     "probe": lambda f: experiments.probe(f, steps=1, **SMALL),
     "chain_recall": lambda f: experiments.chain_recall(f, length=4, steps=1, **SMALL),

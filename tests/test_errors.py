@@ -870,6 +870,13 @@ CASES = [
         r"n_tasks.*positive int.*\b0\b",
     ),
     (
+        E.span_retention_by_writes,
+        "counts of writes of B that decrease, for span retention",
+        lambda: E.span_retention_by_writes(DeltaRuleMemory, (3, 1), trials=2, dim=4),
+        ValueError,
+        r"writes_b.*increasing.*\[3, 1\]",
+    ),
+    (
         E.span_retention,
         "zero trials for span retention",
         lambda: E.span_retention(DeltaRuleMemory, trials=0, dim=4),
