@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ PER_TASK = "ints (one per task)"
 # How many task sets _tasks keeps: a tuning grid runs every setting on the same tasks.
 KEPT_TASKS = 8
 _TASKS: OrderedDict[tuple, list[data.Task]] = OrderedDict()
+_TASKS_LOCK = threading.Lock()
 
 
 def make_tasks(
@@ -133,15 +135,18 @@ def _tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, options) -> list[d
     try:
         key = (kind, n_tasks, _frozen(n_train), _frozen(n_test), dim, trials, seed)
         key += tuple(sorted((name, _frozen(value)) for name, value in options.items()))
-        kept = _TASKS.get(key)
+        hash(key)
     except TypeError:  # an option that cannot be a key: make the tasks every time
         return make_tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, **options)
+    with _TASKS_LOCK:  # sweeps may run on a thread pool
+        kept = _TASKS.get(key)
     if kept is None:
         kept = make_tasks(kind, n_tasks, n_train, n_test, dim, trials, seed, **options)
+    with _TASKS_LOCK:
         _TASKS[key] = kept
+        _TASKS.move_to_end(key)
         while len(_TASKS) > KEPT_TASKS:
             _TASKS.popitem(last=False)
-    _TASKS.move_to_end(key)
     return [_copied(task) for task in kept]
 
 
