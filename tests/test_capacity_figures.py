@@ -6,6 +6,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
+from figures import pixels
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
@@ -97,19 +98,6 @@ def test_capacity_ranking_keeps_a_given_order_and_checks_its_table():
         plots.capacity_ranking(table.drop(columns="low"))
 
 
-def _pixels(draw) -> np.ndarray:
-    """The RGBA pixels of a small figure on which ``draw(ax)`` drew."""
-    import matplotlib.pyplot as plt
-
-    plots.set_theme()
-    fig, ax = plt.subplots(figsize=(3, 2), dpi=60)
-    draw(ax)
-    fig.canvas.draw()
-    pixels = np.asarray(fig.canvas.buffer_rgba()).copy()
-    plt.close(fig)
-    return pixels
-
-
 @pytest.mark.parametrize("case", ["trials", "one per x", "unlabelled", "labelled axes"])
 def test_mean_and_band_draws_what_seaborn_draws(case):
     """The curves of capacity and learning figures skip seaborn's machinery; the pixels
@@ -139,7 +127,7 @@ def test_mean_and_band_draws_what_seaborn_draws(case):
                 color=colour, label=name, **line,
             )  # fmt: skip
 
-    assert np.array_equal(_pixels(ours), _pixels(seaborns))
+    assert np.array_equal(pixels(ours, (3, 2)), pixels(seaborns, (3, 2)))
 
 
 def _sweep_frame(dtype) -> pd.DataFrame:
@@ -171,7 +159,7 @@ def test_a_sweep_curve_without_hue_draws_what_seaborn_draws(dtype):
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
 
-    assert np.array_equal(_pixels(ours), _pixels(seaborns))
+    assert np.array_equal(pixels(ours, (3, 2)), pixels(seaborns, (3, 2)))
 
 
 def test_a_lag_crp_curve_draws_what_seaborn_draws():
@@ -199,4 +187,5 @@ def test_a_lag_crp_curve_draws_what_seaborn_draws():
         ax.set_ylim(bottom=0)
         ax.legend(fontsize="small")
 
-    assert np.array_equal(_pixels(lambda ax: plots.lag_crp_curve(crps, ax=ax)), _pixels(seaborns))
+    ours = pixels(lambda ax: plots.lag_crp_curve(crps, ax=ax), (3, 2))
+    assert np.array_equal(ours, pixels(seaborns, (3, 2)))

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from figures import pixels
 from matplotlib.colors import to_rgb
 from matplotlib.container import ErrorbarContainer
 
@@ -86,17 +87,6 @@ def test_plots_and_widgets_import_and_draw_without_seaborn_or_scipy():
     assert run.stdout.strip() == ""
 
 
-def _pixels(draw) -> np.ndarray:
-    """The RGBA pixels of a small figure on which ``draw(ax)`` drew."""
-    plots.set_theme()
-    fig, ax = plt.subplots(figsize=(3.2, 2.4), dpi=60)
-    draw(ax)
-    fig.canvas.draw()
-    pixels = np.asarray(fig.canvas.buffer_rgba()).copy()
-    plt.close(fig)
-    return pixels
-
-
 def _sweep() -> pd.DataFrame:
     """Three memories at four settings, five trials each; one value missing, one memory
     missing at the last setting."""
@@ -152,7 +142,7 @@ def test_hue_lines_draw_what_seaborns_lineplot_draws(case):
                      **seaborn_kw, **line)  # fmt: skip
         ax.plot([1, 8], [0, 3])
 
-    assert np.array_equal(_pixels(ours), _pixels(seaborns))
+    assert np.array_equal(pixels(ours), pixels(seaborns))
 
 
 def test_a_sweep_curve_by_memory_draws_what_seaborn_draws():
@@ -166,8 +156,8 @@ def test_a_sweep_curve_by_memory_draws_what_seaborn_draws():
         ax.set_xlabel("setting")
         ax.set_ylabel("y")
 
-    ours = _pixels(lambda ax: plots.sweep_curve(frame, "setting", "y", ax=ax))
-    assert np.array_equal(ours, _pixels(seaborns))
+    ours = pixels(lambda ax: plots.sweep_curve(frame, "setting", "y", ax=ax))
+    assert np.array_equal(ours, pixels(seaborns))
 
 
 def test_a_profile_curve_draws_the_means_and_bands_in_the_memorys_colour():

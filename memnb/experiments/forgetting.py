@@ -215,18 +215,40 @@ def forgetting(
     )
     accuracy, score = _learn_in_turn(memory, tasks, steps)
     matrix = accuracy.transpose(0, 1)  # (trials, after task i, task j)
-    frame = pd.DataFrame(
+    frame = _two_task_frame(matrix[:, 0, 0], matrix[:, 1, 0], matrix[:, 1, 1], score)
+    return frame.assign(**_parameters(factory, label, kind, dim, tasks, steps, seed, options))
+
+
+def _two_task_frame(
+    acc_a1: torch.Tensor, acc_a2: torch.Tensor, acc_b: torch.Tensor, score: _Scorer
+) -> pd.DataFrame:
+    """The score columns of :func:`forgetting`, one row per trial."""
+    return pd.DataFrame(
         {
-            "trial": range(matrix.shape[0]),
-            "acc_A1": matrix[:, 0, 0].numpy(),
-            "acc_A2": matrix[:, 1, 0].numpy(),
-            "forgetting": (matrix[:, 0, 0] - matrix[:, 1, 0]).numpy(),
-            "acc_B": matrix[:, 1, 1].numpy(),
+            "trial": range(acc_a1.shape[0]),
+            "acc_A1": acc_a1.numpy(),
+            "acc_A2": acc_a2.numpy(),
+            "forgetting": (acc_a1 - acc_a2).numpy(),
+            "acc_B": acc_b.numpy(),
             "chance": score.chance,
             "diverged": score.diverged.numpy(),
         }
     )
-    return frame.assign(**_parameters(factory, label, kind, dim, tasks, steps, seed, options))
+
+
+def _by_writes_setup(
+    factory, writes_b, steps_a, trials, dim, seed, kind, n_train, n_test, options
+) -> tuple[list[int], int, object, list[data.Task]]:
+    """The checked counts ``writes_b`` and ``steps_a`` of the ``*_by_writes`` protocols,
+    with the memory and the two tasks of a run up to the largest count."""
+    writes_b = _validate.sequence(
+        "writes_b", writes_b, _validate.positive_int, "positive ints", increasing=True
+    )
+    steps_a = _validate.positive_int("steps_a", steps_a)
+    memory, tasks, _ = _setup(
+        factory, 2, (steps_a, writes_b[-1]), trials, dim, seed, kind, n_train, n_test, options
+    )
+    return writes_b, steps_a, memory, tasks
 
 
 def forgetting_by_writes(
@@ -251,12 +273,8 @@ def forgetting_by_writes(
     steps=(steps_a, s))`` (same tasks, memory and numbers) at the cost of one run. Returns
     their frames stacked in the order of ``writes_b`` (``steps_B`` is the count).
     """
-    writes_b = _validate.sequence(
-        "writes_b", writes_b, _validate.positive_int, "positive ints", increasing=True
-    )
-    steps_a = _validate.positive_int("steps_a", steps_a)
-    memory, tasks, steps = _setup(
-        factory, 2, (steps_a, writes_b[-1]), trials, dim, seed, kind, n_train, n_test, options
+    writes_b, steps_a, memory, tasks = _by_writes_setup(
+        factory, writes_b, steps_a, trials, dim, seed, kind, n_train, n_test, options
     )
     score = _Scorer(tasks)
     write(memory, tasks[0].train_keys, tasks[0].train_values, steps_a)
@@ -264,17 +282,7 @@ def forgetting_by_writes(
     frames = []
     for count in written(memory, tasks[1].train_keys, tasks[1].train_values, writes_b):
         after_b = score(memory)
-        frame = pd.DataFrame(
-            {
-                "trial": range(after_a.shape[0]),
-                "acc_A1": after_a.numpy(),
-                "acc_A2": after_b[:, 0].numpy(),
-                "forgetting": (after_a - after_b[:, 0]).numpy(),
-                "acc_B": after_b[:, 1].numpy(),
-                "chance": score.chance,
-                "diverged": score.diverged.numpy(),
-            }
-        )
+        frame = _two_task_frame(after_a, after_b[:, 0], after_b[:, 1], score)
         parameters = _parameters(factory, label, kind, dim, tasks, [steps_a, count], seed, options)
         frames.append(frame.assign(**parameters))
     return pd.concat(frames, ignore_index=True)
@@ -458,12 +466,8 @@ def span_retention_by_writes(
     s))`` (same tasks, memory and numbers) at the cost of one run. Returns their frames
     stacked in the order of ``writes_b`` (``steps_B`` is the count).
     """
-    writes_b = _validate.sequence(
-        "writes_b", writes_b, _validate.positive_int, "positive ints", increasing=True
-    )
-    steps_a = _validate.positive_int("steps_a", steps_a)
-    memory, (task_a, task_b), _ = _setup(
-        factory, 2, (steps_a, writes_b[-1]), trials, dim, seed, kind, n_train, n_test, options
+    writes_b, steps_a, memory, (task_a, task_b) = _by_writes_setup(
+        factory, writes_b, steps_a, trials, dim, seed, kind, n_train, n_test, options
     )
     parameters = (factory, label, kind, dim, seed, options)
     return _span_frames(memory, task_a, task_b, steps_a, writes_b, dim, trials, parameters)
