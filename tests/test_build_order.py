@@ -192,3 +192,19 @@ def test_the_book_tools_stay_lean():
     files = [path for path in (ROOT / "tools").iterdir() if path.is_file()]
     lines = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in files}
     assert sum(lines.values()) <= 800, f"tools/ has {sum(lines.values())} lines: {lines}"
+
+
+def test_the_table_of_contents_is_read_in_order_through_parts_and_sections(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n"
+        "  - caption: One\n    chapters:\n"
+        "      - file: a.ipynb\n        sections:\n          - file: a1\n          - file: a2.md\n"
+        "      - file: b\n"
+        "  - caption: Two\n    chapters:\n      - file: c\n      - url: https://example.org\n"
+        "        title: elsewhere\n",
+        encoding="utf-8",
+    )
+    for name in ("intro.md", "a.ipynb", "a1.ipynb", "a2.md", "b.md", "c.ipynb"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    assert toc.docnames(tmp_path) == ["intro", "a", "a1", "a2", "b", "c"]
+    assert [path.name for path in toc.notebooks(tmp_path)] == ["a.ipynb", "a1.ipynb", "c.ipynb"]
