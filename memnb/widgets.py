@@ -1,9 +1,9 @@
 """Interactive explorers: thin ipywidgets wrappers around memnb's experiments and plots.
 
-Each ``*_figure`` function runs one experiment and draws it with :mod:`memnb.plots`; the
-chapters call it once with its defaults, so the static page shows the figure. Each
+Each ``*_figure`` function runs one experiment and draws it with :mod:`memnb.plots`. Each
 ``*_explorer`` puts that function behind controls, declared once (argument name ->
-control, in the ``*_CONTROLS`` mappings).
+control, in the ``*_CONTROLS`` mappings); a chapter shows its explorer's
+``static_figure()``, the figure at the starting setting, above the explorer.
 
 One explorer serves two pages, the saved HTML page without a kernel and a live notebook:
 
@@ -24,7 +24,8 @@ One explorer serves two pages, the saved HTML page without a kernel and a live n
   at once. A page saved without a kernel never reports a view, so it keeps the grid.
 
 Either way the explorer shows one figure, for the setting of the controls it shows; the
-figure drawn statically above it, at the default setting, stays as the page's reference.
+figure shown statically above it (``static_figure``, the default setting) stays as the
+page's reference.
 """
 
 from __future__ import annotations
@@ -467,6 +468,13 @@ class _Explorer(widgets.VBox):
             "To explore any setting, run <code>make lab</code> and open this chapter."
             "</small>"
         )
+
+    def static_figure(self) -> Image:
+        """The figure of the starting setting as the grid stores it (a PNG), to show above
+        the explorer: an output image is in every copy of the page, also where widgets do
+        not render, and showing the stored one costs no second drawing."""
+        start = {name: self._start[name] for name in self._axes}
+        return Image(self._pngs[self._key(self._values(start))])
 
     def _on_view(self, change: dict) -> None:
         if change["new"]:
@@ -941,7 +949,8 @@ def dimensions_figure(
     the delta rule at :func:`memnb.experiments.batch_delta_rule`'s step for N pairs).
 
     Right: a :class:`~memnb.ProjectingEpisodicMemory` of the chosen ``design``,
-    ``token_dim`` and ``memory_dim`` written 0-100 times: its own loss and token recall.
+    ``token_dim`` and ``memory_dim`` written 0-100 times: its own loss and token recall
+    (dotted: recall by chance, 1 / ``n_items``).
     Bands are over ``trials`` trials: 8 by default, so that a redraw stays quick.
     """
     _validate.one_of("memory", memory, FAMILIES)
@@ -957,7 +966,9 @@ def dimensions_figure(
         ),
     )
     title = f"left: {memory}; middle, right: {design} design, {token_dim} -> {memory_dim}"
-    return plots.dimension_panels(sweep, trace, title=title)[0]
+    fig = plots.dimension_panels(sweep, trace, title=title)[0]
+    fig.axes[2].axhline(1 / n_items, **plots.CHANCE_STYLE)  # recall by chance
+    return fig
 
 
 def dimensions_explorer(

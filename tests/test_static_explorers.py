@@ -94,6 +94,10 @@ def test_the_page_without_a_kernel_gets_a_small_grid_of_stored_figures(monkeypat
         level_stacks = [stacks[0]] if level == 0 else stacks[1:]
         for stack in level_stacks:
             assert (control.model_id, stack.model_id) in linked
+    # The static figure above the explorer is the stored image of the starting setting.
+    points = list(itertools.product(*axes))
+    at_start = points.index(tuple(c.value for c in controls))  # the controls start there
+    assert box.static_figure().data == bytes(images[at_start].value)
     assert box._view_count == 0  # its views are counted: a live frontend reports itself
     assert "make lab" in note.value and f"{len(calls)} precomputed figures" in note.value
     assert box.grid_cpu_seconds > 0
