@@ -78,9 +78,44 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@touch $@
 
 # The JavaScript that shows widgets and typesets equations in the built pages without a
-# CDN. The script checks the files it wrote before and downloads only what is missing.
-widgets: $(STAMP)
-	$(PY) tools/fetch_js.py
+# CDN: RequireJS and the ipywidgets HTML manager (embed-amd.js and its icon fonts) bring
+# the widgets stored in a page back to life, and MathJax 3 (es5/tex-mml-chtml.js, its
+# fonts and the TeX extensions it loads on demand) typesets equations. npm downloads the
+# pinned release tarballs from its registry, sha512sum checks them against js/SHA512SUMS
+# (the registry's published sha512 integrity of each), and tar unpacks what the pages need
+# into _static/widgets/ and _static/mathjax/, with the licenses the tarballs do not carry
+# (js/LICENSE.*). Nothing is downloaded again while those files are newer than the sums.
+JS_PACKAGES := @jupyter-widgets/html-manager@1.0.15 requirejs@2.3.8 mathjax@3.2.2
+JS_FILES := _static/widgets/embed-amd.js _static/widgets/require.js \
+	_static/mathjax/es5/tex-mml-chtml.js
+FONTS := woff woff2 ttf eot svg
+
+widgets: $(JS_FILES) _static/widgets/offline_widgets.js
+
+$(JS_FILES) &: js/SHA512SUMS js/LICENSE.html-manager.txt js/LICENSE.requirejs.txt
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm is missing; it fetches the" \
+		"widget JavaScript and MathJax (Debian: apt-get install npm)" >&2; exit 1; }
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "fetching $(JS_PACKAGES)"; \
+	npm pack --silent --pack-destination "$$tmp" $(JS_PACKAGES) >/dev/null || { echo \
+		"error: npm could not download $(JS_PACKAGES); the first build needs the npm" \
+		"registry (check the network or npm's proxy settings)" >&2; exit 1; }; \
+	(cd "$$tmp" && sha512sum --check --strict --quiet "$(CURDIR)/js/SHA512SUMS") || { \
+		echo "error: the tarballs above do not match js/SHA512SUMS" >&2; exit 1; }; \
+	rm -rf _static/widgets _static/mathjax; mkdir -p _static/widgets _static/mathjax; \
+	untar() { tgz=$$1 dir=$$2 strip=$$3; shift 3; tar -xzf "$$tmp/$$tgz" -C "$$dir" \
+		--strip-components=$$strip --wildcards --no-wildcards-match-slash \
+		--transform s/embed.js.LICENSE.txt/LICENSE.html-manager-bundled.txt/ "$$@"; }; \
+	untar jupyter-widgets-html-manager-1.0.15.tgz _static/widgets 2 package/dist/embed-amd.js \
+		package/dist/embed.js.LICENSE.txt $(FONTS:%='package/dist/*.%'); \
+	untar requirejs-2.3.8.tgz _static/widgets 1 package/require.js; \
+	untar mathjax-3.2.2.tgz _static/mathjax 1 package/LICENSE package/es5/tex-mml-chtml.js \
+		'package/es5/output/chtml/fonts/woff-v2/*.woff' 'package/es5/input/tex/extensions/*.js'; \
+	cp js/LICENSE.html-manager.txt js/LICENSE.requirejs.txt _static/widgets/; \
+	touch $(JS_FILES); echo "wrote $$(find _static/widgets _static/mathjax -type f | wc -l) files"
+
+_static/widgets/offline_widgets.js: tools/offline_widgets.js $(JS_FILES)
+	cp $< $@
 
 # ---------------------------------------------------------------------------
 # The book.

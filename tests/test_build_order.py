@@ -104,6 +104,7 @@ def test_kernels_are_stopped_at_once_after_the_last_cell(tmp_path, monkeypatch):
     execute_book.execute(_notebook(tmp_path / "a.ipynb"), 30)
     assert seen["shutdown_kernel"] == "immediate" and seen["timeout"] == 30
     assert seen["kernel_manager_class"].__name__ == "BookKernelManager"
+    assert seen["config"].BookKernelManager.forks == ""  # no server: a kernel from scratch
     assert seen["resources"] == {"metadata": {"path": str(tmp_path)}}
 
 

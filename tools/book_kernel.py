@@ -15,18 +15,23 @@
 - ``transport_encryption = "auto"``: jupyter_client gives the kernel CurveZMQ keys, since
   the kernel spec of ipykernel declares Curve support. Without them ipykernel warns on
   every start that the kernel "is running over TCP without encryption".
+- ``forks``: the socket of a ``forked_kernels.preloaded`` server, whose forks have already
+  imported what the chapters import; "" (the default) starts each kernel from scratch.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from forked_kernels import pid_file
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Type, default
+from traitlets import Type, Unicode, default
 
 POLL_SLICE = 0.05  # seconds: the longest a wait on a kernel socket goes without looking
 
@@ -56,6 +61,8 @@ class PatientKernelClient(AsyncKernelClient):
 class BookKernelManager(AsyncKernelManager):
     """An asyncio kernel manager with patient clients and an encrypted transport."""
 
+    forks = Unicode("", help="the socket of a forked_kernels.preloaded server").tag(config=True)
+
     @default("client_factory")
     def _patient_client(self) -> type[PatientKernelClient]:
         return PatientKernelClient
@@ -63,3 +70,17 @@ class BookKernelManager(AsyncKernelManager):
     @default("transport_encryption")
     def _encrypted_transport(self) -> str:
         return "auto"
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        if not self.forks:
+            return command
+        fork = str(Path(__file__).with_name("forked_kernels.py"))
+        return [sys.executable, "-I", fork, "kernel", self.forks, *command]
+
+    @property
+    def kernel_pid(self) -> int:
+        """The pid of the kernel process (a fork's is in its pid file)."""
+        if not self.forks:
+            return self.provisioner.pid
+        return int(Path(pid_file(self.forks, self.provisioner.pid)).read_text(encoding="utf-8"))
