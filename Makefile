@@ -126,7 +126,7 @@ _static/widgets/offline_widgets.js: tools/offline_widgets.js $(JS_FILES)
 # (a failed assert included) stops it. Prints Sphinx's warnings (jupyter-book's banners
 # on stdout are dropped), every chapter's time and the page to open.
 define build-book
-	@$(BIN)/jupyter-book clean . >/dev/null
+	@rm -rf $(BUILD)
 	@start=$$(date +%s); \
 	$(PY) tools/execute_book.py --jobs $(JOBS) . && \
 	$(BIN)/jupyter-book build . --quiet $(1) >/dev/null && \

@@ -49,8 +49,8 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def server():
-    with forked_kernels.preloaded(execute_book.PRELOAD) as forks:  # the book's modules
-        yield forks
+    with forked_kernels.preloaded(execute_book.PRELOAD) as ready:  # the book's modules
+        yield ready()
 
 
 def run(code: str, folder: Path, forks: str, **options) -> NotebookClient:
@@ -144,8 +144,8 @@ def test_the_fork_ends_with_its_command_even_when_that_is_killed(server):
 
 def test_a_server_that_cannot_import_says_so(capfd):
     with pytest.raises(RuntimeError, match="no_such_module_for_the_kernels"):
-        with forked_kernels.preloaded(["no_such_module_for_the_kernels"]):
-            pass
+        with forked_kernels.preloaded(["no_such_module_for_the_kernels"]) as ready:
+            ready()
     assert "ModuleNotFoundError" in capfd.readouterr().err
 
 

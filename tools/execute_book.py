@@ -151,14 +151,18 @@ def execute(
 
 def execute_all(book: Path, jobs: int, fork: bool = True) -> bool:
     """Execute every notebook, ``jobs`` at a time, into a new cache; False if one failed.
-    ``fork=False`` starts every kernel from scratch."""
+    ``fork=False`` starts every kernel from scratch, not only the first one."""
     notebooks, timeout = execution_order(toc.notebooks(book)), cell_timeout(book)
     print(f"executing {len(notebooks)} chapters, {jobs} at a time", flush=True)
     shutil.rmtree(book / CACHE, ignore_errors=True)
     start = time.perf_counter()
-    server = preloaded(PRELOAD) if fork else contextlib.nullcontext("")
-    with server as forks, ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(lambda path: execute(path, timeout, forks), notebooks))
+    # While the server imports (about 3 s), the first notebook runs in a kernel of its own,
+    # so that both cores work from the start; the others wait for the server's forks.
+    server = preloaded(PRELOAD) if fork else contextlib.nullcontext(lambda: "")
+    with server as ready, ThreadPoolExecutor(max_workers=jobs) as pool:
+        runs = [pool.submit(execute, path, timeout) for path in notebooks[:1]]
+        runs += [pool.submit(lambda p: execute(p, timeout, ready()), p) for p in notebooks[1:]]
+        results = [run.result() for run in runs]
     failed = [(p, run[2]) for p, run in zip(notebooks, results, strict=True) if run[2]]
     for path, error in failed:
         print(f"error: {path.relative_to(book)} failed to execute:\n{error}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """Kernels forked from a server that has already imported what every chapter imports.
 
 A new kernel spends about 2.5 s of CPU on imports (torch, pandas, matplotlib, memnb).
-``with preloaded(modules) as forks:`` runs ``forked_kernels.py serve FORKS MODULE...``,
-which imports them once (with ipykernel's ``MPLBACKEND``: matplotlib reads it on import).
-A ``BookKernelManager`` with ``forks=forks`` starts ``forked_kernels.py kernel FORKS
+``with preloaded(modules) as ready:`` starts ``forked_kernels.py serve FORKS MODULE...``,
+which imports them once (with ipykernel's ``MPLBACKEND``: matplotlib reads it on import);
+``ready()`` waits for that and returns FORKS. A ``BookKernelManager`` with ``forks=FORKS``
+starts ``forked_kernels.py kernel FORKS
 COMMAND...`` for the kernel spec's COMMAND: the server forks a process that runs
 COMMAND's module (``-m ipykernel_launcher -f CONNECTION``) in its own session, with this
 command's folder, environment and standard streams; this command writes its pid to
@@ -23,7 +24,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 
 def pid_file(forks: str, pid: int) -> str:
@@ -32,15 +34,24 @@ def pid_file(forks: str, pid: int) -> str:
 
 
 @contextlib.contextmanager
-def preloaded(modules: list[str]) -> Iterator[str]:
-    """A running server that has imported ``modules``; yields its socket's path."""
+def preloaded(modules: list[str]) -> Iterator[Callable[[], str]]:
+    """A server that imports ``modules``, started at once. Yields ``ready``, which waits until
+    the imports are done and returns the server's socket path (any thread may call it)."""
     with tempfile.TemporaryDirectory(prefix="memnb-kernels-") as folder:
         command = [sys.executable, __file__, "serve", f"{folder}/forks", *modules]
         with subprocess.Popen(command, stdout=subprocess.PIPE) as server:
+            said = []
+
+            def ready() -> str:
+                with lock:
+                    said[:] = said or [server.stdout.readline()]
+                if said[0] != b"ready\n":
+                    raise RuntimeError(f"the kernel server {command} failed; it said {said[0]!r}")
+                return command[3]
+
+            lock = threading.Lock()
             try:
-                if (said := server.stdout.readline()) != b"ready\n":
-                    raise RuntimeError(f"the kernel server {command} failed; it said {said!r}")
-                yield command[3]
+                yield ready
             finally:
                 server.terminate()
 
@@ -72,7 +83,6 @@ def _kernel(connection: socket.socket, request: dict, fds: list[int]) -> None:
     """The fork: run the kernel, tell the kernel command its status, exit."""
     import runpy
     import select
-    import threading
 
     status = 1
     try:
