@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import colorsys
+import functools
 import sys
 from collections.abc import Mapping
 from itertools import product
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps, cycler
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.lines import Line2D
@@ -52,6 +54,14 @@ __all__ = [
 _BAND_LEVEL, _BAND_RESAMPLES = 95, 1000
 
 
+@functools.lru_cache(maxsize=64)
+def _resamples(n: int) -> np.ndarray:
+    """The bootstrap's index matrix for ``n`` values (read-only: it is drawn once per ``n``)."""
+    rows = np.random.default_rng(0).integers(0, n, size=(_BAND_RESAMPLES, n))
+    rows.flags.writeable = False
+    return rows
+
+
 def _bootstrap_band(values: object) -> tuple[float, float]:
     """The band drawn around every mean: a 95 % percentile-bootstrap interval of the mean.
 
@@ -67,8 +77,7 @@ def _bootstrap_band(values: object) -> tuple[float, float]:
         return (np.nan, np.nan)
     if x.size == 1:
         return (float(x[0]), float(x[0]))
-    rows = np.random.default_rng(0).integers(0, x.size, size=(_BAND_RESAMPLES, x.size))
-    means = x[rows].mean(axis=1)
+    means = x[_resamples(x.size)].mean(axis=1)
     tail = (100 - _BAND_LEVEL) / 2
     low, high = np.percentile(means, [tail, 100 - tail])
     return (float(low), float(high))
@@ -420,12 +429,25 @@ def _curve(ax: Axes, data: pd.DataFrame, x: str, y: str, colour: object = None, 
     return drawn
 
 
+def _labels_shown(axis: Axis) -> bool:
+    """Does ``axis`` show tick labels? The answer of ``any(t.get_visible() for t in
+    axis.get_ticklabels())``, read from its tick settings and tick positions without
+    formatting every label (which cost more than drawing the curve)."""
+    sides = ("labelbottom", "labeltop") if axis.axis_name == "x" else ("labelleft", "labelright")
+    params = axis.get_tick_params(which="major")
+    if not any(params.get(side, False) for side in sides):
+        return False
+    low, high = sorted(axis.get_view_interval())
+    locations = np.asarray(axis.get_majorticklocs(), dtype=float)
+    return bool(((locations >= low) & (locations <= high)).any())
+
+
 def _axis_labels(ax: Axes, x: str, y: str) -> None:
     """Name the axes after the columns ``x`` and ``y`` where they have no label yet."""
     if not ax.get_xlabel():
-        ax.set_xlabel(x, visible=any(t.get_visible() for t in ax.get_xticklabels()))
+        ax.set_xlabel(x, visible=_labels_shown(ax.xaxis))
     if not ax.get_ylabel():
-        ax.set_ylabel(y, visible=any(t.get_visible() for t in ax.get_yticklabels()))
+        ax.set_ylabel(y, visible=_labels_shown(ax.yaxis))
 
 
 def _mean_and_band(ax: Axes, data: pd.DataFrame, x: str, y: str, **line: object) -> None:

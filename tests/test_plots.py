@@ -252,3 +252,34 @@ def test_a_probe_strip_draws_each_trial_and_the_means_with_their_bands():
         np.testing.assert_allclose([s[:, 1] for s in bars.get_segments()], bands)
     assert [to_rgb(c[0].get_color()) for c in points] == plots._dark_palette(2)
     plt.close(ax.figure)
+
+
+def test_axis_labels_follow_the_tick_labels_as_formatting_them_would():
+    fig = plt.figure()
+    grid = fig.subplots(2, 2, sharex=True, sharey=True)  # inner tick labels hidden
+    single = fig.add_subplot(3, 3, 5)
+    single.plot(["a", "b"], [1, 40])  # categorical x
+    single.set_yscale("log", base=2)
+    bare = fig.add_subplot(3, 3, 9)
+    bare.plot([1, 2], [3, 4])
+    bare.xaxis.set_major_locator(matplotlib.ticker.NullLocator())  # no ticks at all
+    bare.tick_params(labelleft=False, labelright=True)  # labels on the other side
+    moved = fig.add_subplot(3, 3, 1)
+    moved.plot([1, 2], [3, 4])
+    moved.tick_params(labelbottom=False, labelleft=False)
+    for ax in grid.flat:
+        ax.plot([1, 2, 40], [3, 5, 1])
+    cases = {
+        grid[0, 0]: (False, True),
+        grid[1, 1]: (True, False),
+        single: (True, True),
+        bare: (False, True),
+        moved: (False, False),
+    }
+    for ax, expected in cases.items():
+        seen = (plots._labels_shown(ax.xaxis), plots._labels_shown(ax.yaxis))
+        formatted = tuple(
+            any(t.get_visible() for t in a.get_ticklabels()) for a in (ax.xaxis, ax.yaxis)
+        )
+        assert seen == formatted == expected
+    plt.close(fig)
