@@ -121,12 +121,14 @@ _static/widgets/offline_widgets.js: tools/offline_widgets.js $(JS_FILES)
 # The book.
 
 # $(call build-book,OPTIONS): from a clean build folder (so every chapter is executed and
-# the time is honest), every chapter executed $(JOBS) at a time into a new jupyter-cache,
+# the time is honest; only the last jupyter-cache stays, whose execution times order the
+# chapters longest first), every chapter executed $(JOBS) at a time into a new jupyter-cache,
 # then `jupyter-book build` with OPTIONS, which takes them from there; a cell that raises
 # (a failed assert included) stops it. Prints Sphinx's warnings (jupyter-book's banners
 # on stdout are dropped), every chapter's time and the page to open.
 define build-book
-	@rm -rf $(BUILD)
+	@mkdir -p $(BUILD) && find $(BUILD) -mindepth 1 -maxdepth 1 ! -name .jupyter_cache \
+		-exec rm -rf {} +
 	@start=$$(date +%s); \
 	$(PY) tools/execute_book.py --jobs $(JOBS) . && \
 	$(BIN)/jupyter-book build . --quiet $(1) >/dev/null && \

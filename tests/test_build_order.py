@@ -50,11 +50,18 @@ def test_notebooks_that_ask_start_first_and_the_rest_keep_their_order(tmp_path):
     assert order == ["b", "e", "a", "c", "d"]
 
 
-def test_the_book_starts_with_its_longest_chapters():
+def test_the_book_starts_with_its_longest_chapter():
     order = execute_book.execution_order(toc.notebooks(ROOT))
-    first = ("capacity", "performance")
-    assert [p.stem for p in order[:2]] == list(first)
-    assert order[2:] == [p for p in toc.notebooks(ROOT) if p.stem not in first]
+    assert order[0].stem == "capacity"
+    assert order[1:] == [p for p in toc.notebooks(ROOT) if p.stem != "capacity"]
+
+
+def test_the_last_builds_times_put_the_longest_first_after_the_new_ones(tmp_path):
+    flags = {"a": None, "b": True, "c": None, "d": None, "e": None}
+    paths = [_notebook(tmp_path / f"{name}.ipynb", flag) for name, flag in flags.items()]
+    seconds = dict(zip(paths[2:], (3.0, 9.0, 5.0), strict=True))  # a and b are new
+    order = [p.stem for p in execute_book.execution_order(paths, seconds)]
+    assert order == ["b", "a", "d", "e", "c"]
 
 
 def test_the_cell_timeout_is_the_books(tmp_path):
@@ -66,8 +73,11 @@ def test_every_chapter_goes_into_a_new_cache_that_the_build_can_match(tmp_path):
     book = _book(tmp_path, {"one": ("import os\nos.getcwd()",), "two": ("2 + 2",)})
     (book / execute_book.CACHE).mkdir(parents=True)
     (book / execute_book.CACHE / "left-over").write_text("from an earlier build")
+    assert execute_book.last_seconds(book) == {}  # the left-over is no cache
     assert execute_book.execute_all(book, jobs=2)
     cache = get_cache(str(book / execute_book.CACHE))
+    seconds = execute_book.last_seconds(book)
+    assert sorted(seconds) == toc.notebooks(book) and all(s > 0 for s in seconds.values())
     assert not (book / execute_book.CACHE / "left-over").exists()
     assert len(cache.list_cache_records()) == 2
     for name, shown in (("one", repr(str(book / "chapters"))), ("two", "4")):

@@ -5,8 +5,8 @@ Usage: ``python tools/execute_book.py [--jobs N] BOOK`` (default: one job per CP
 cache`` in ``_config.yml``) instead of executing them one after another. Each notebook of
 ``_toc.yml`` runs in its own kernel, forked from a server that has imported
 :data:`PRELOAD` once (``forked_kernels.py``: about 2 s of imports saved per chapter), from
-its own folder, with the cell timeout of
-``_config.yml``, the longest first (:func:`execution_order`), into a new cache in
+its own folder, with the cell timeout of ``_config.yml``, the longest in the last build
+first (:func:`execution_order`), into a new cache in
 ``BOOK/_build/.jupyter_cache`` (myst-nb's default place). ``_build/reports/execution.json``
 gets each chapter's wall time and its kernel's CPU seconds by what its cells do
 (:func:`kind`), which compare builds on a busy machine where wall times cannot. If a
@@ -49,17 +49,35 @@ def cell_timeout(book: Path) -> int | None:
     return None if timeout is None or timeout < 0 else int(timeout)
 
 
-def execution_order(notebooks: list[Path]) -> list[Path]:
-    """The notebooks that ask to start first (``"memnb": {"execute_first": true}`` in their
-    metadata: the longest), then the others, each in ``_toc.yml`` order. With several
-    kernels at once, a long notebook that started last would finish alone while the other
-    cores idle."""
+def execution_order(notebooks: list[Path], seconds: dict[Path, float] | None = None) -> list[Path]:
+    """The longest first, so that no long notebook starts last and finishes alone while the
+    other cores idle. ``seconds`` holds each notebook's time in the last build
+    (:func:`last_seconds`); the notebooks it lacks start before the others: those that ask
+    to (``"memnb": {"execute_first": true}`` in their metadata: the longest), then the
+    rest in ``_toc.yml`` order."""
+    seconds = seconds or {}
 
-    def first(path: Path) -> bool:
+    def key(path: Path) -> tuple[int, float]:
+        if path in seconds:
+            return (2, -seconds[path])
         metadata = nbformat.read(path, as_version=4).metadata
-        return bool(metadata.get("memnb", {}).get("execute_first", False))
+        return (0 if metadata.get("memnb", {}).get("execute_first", False) else 1, 0.0)
 
-    return sorted(notebooks, key=lambda path: not first(path))
+    return sorted(notebooks, key=key)
+
+
+def last_seconds(book: Path) -> dict[Path, float]:
+    """Each notebook's execution time in the book's cache from the last build (none there:
+    an empty dict; a cache that cannot be read is reported and ignored)."""
+    if not (book / CACHE).is_dir():
+        return {}
+    try:
+        records = get_cache(str(book / CACHE)).list_cache_records()
+    except Exception as error:  # only the order depends on it
+        print(f"note: the times of the last build are unreadable ({error})", file=sys.stderr)
+        return {}
+    times = {Path(r.uri): (r.data or {}).get("execution_seconds") for r in records}
+    return {path: float(s) for path, s in times.items() if isinstance(s, int | float)}
 
 
 # What every chapter imports, imported once by the server the kernels are forked from
@@ -152,7 +170,8 @@ def execute(
 def execute_all(book: Path, jobs: int, fork: bool = True) -> bool:
     """Execute every notebook, ``jobs`` at a time, into a new cache; False if one failed.
     ``fork=False`` starts every kernel from scratch, not only the first one."""
-    notebooks, timeout = execution_order(toc.notebooks(book)), cell_timeout(book)
+    notebooks = execution_order(toc.notebooks(book), last_seconds(book))
+    timeout = cell_timeout(book)
     print(f"executing {len(notebooks)} chapters, {jobs} at a time", flush=True)
     shutil.rmtree(book / CACHE, ignore_errors=True)
     start = time.perf_counter()
