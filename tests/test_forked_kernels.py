@@ -152,3 +152,22 @@ def test_a_server_that_cannot_import_says_so(capfd):
 def test_a_kernel_command_without_a_module_is_refused(server):
     with pytest.raises(SystemExit, match="runs no module"):
         forked_kernels.kernel(server, [sys.executable, "kernel.py"])
+
+
+@pytest.mark.parametrize("forked", [True, False])
+def test_the_wait_for_a_new_kernel_ends_when_it_answers_and_fails_when_it_died(server, forked):
+    async def start_and_kill() -> None:
+        manager = book_kernel.BookKernelManager(forks=server if forked else "")
+        await manager.start_kernel()
+        client = manager.client()
+        client.start_channels()
+        await client.wait_for_ready(timeout=60)  # answered: returns
+        assert (await client.execute_interactive("1 + 1", timeout=30))["content"]["status"] == "ok"
+        os.kill(manager.kernel_pid, signal.SIGKILL)
+        await manager.provisioner.wait()
+        with pytest.raises(RuntimeError, match="died|respond"):
+            await client.wait_for_ready(timeout=3)
+        client.stop_channels()
+        await manager.cleanup_resources()
+
+    asyncio.run(start_and_kill())
