@@ -4,20 +4,17 @@
 ``nbclient.NotebookClient(kernel_manager_class=BookKernelManager)``:
 
 - Its clients wait for kernel messages in slices of ``POLL_SLICE`` seconds. pyzmq's
-  asyncio sockets (pyzmq 27.3.0, libzmq 4.3.5, under jupyter_client 8.10.0 and nbclient
-  0.11.0) wait for a message on zmq's edge-triggered file descriptor. With several kernels
-  running at once, that wait sometimes missed the edge of a message that had arrived,
-  and jupyter_client's ``AsyncZMQSocketChannel.get_msg``, which polls once for the
-  caller's whole timeout, then waited the cell timeout (300 s) for a reply that was
-  already there. ``PatientChannel.get_msg`` polls again every slice, with the same result
-  and the same overall timeout, so such a miss costs at most a slice. jupyter_client's
-  blocking clients (nbval's) poll with ``zmq_poll``, which does not miss it.
+  asyncio sockets (pyzmq 27.3.0, libzmq 4.3.5, jupyter_client 8.10.0, nbclient 0.11.0)
+  wait on zmq's edge-triggered file descriptor; with several kernels at once that wait
+  sometimes missed a message that had arrived, and ``AsyncZMQSocketChannel.get_msg``,
+  which polls once for the caller's whole timeout, then waited the cell timeout (300 s).
+  ``PatientChannel.get_msg`` polls again every slice within the same timeout, so a miss
+  costs at most a slice. Blocking clients (nbval's) poll with ``zmq_poll``: no miss.
 - ``transport_encryption = "auto"``: jupyter_client gives the kernel CurveZMQ keys, since
   the kernel spec of ipykernel declares Curve support. Without them ipykernel warns on
   every start that the kernel "is running over TCP without encryption".
 - A new kernel is ready once it has answered kernel_info and IOPub has been quiet for
-  ``QUIET`` s (jupyter_client 8.10.0 waits for 0.2 s of quiet, a third of a forked
-  kernel's start, on every chapter).
+  ``QUIET`` s (jupyter_client waits for 0.2 s of quiet: a third of a forked kernel's start).
 - ``forks``: the socket of a ``forked_kernels.preloaded`` server, whose forks have already
   imported what the chapters import; "" (the default) starts each kernel from scratch.
 """
@@ -63,11 +60,8 @@ class PatientKernelClient(AsyncKernelClient):
     control_channel_class = Type(PatientChannel)
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
-        """Wait as jupyter_client's ``wait_for_ready`` does until the kernel has replied to
-        kernel_info on shell and IOPub has brought a message, then read IOPub until it has
-        been quiet for ``QUIET`` s; jupyter_client waits for 0.2 s of quiet there, a third
-        of a forked kernel's start. A message that comes later answers no request of
-        nbclient's, which passes over it."""
+        """jupyter_client's wait, ending after ``QUIET`` s of quiet on IOPub: a message that
+        comes later answers no request of nbclient's, which passes over it."""
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             self.kernel_info()

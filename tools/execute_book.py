@@ -50,11 +50,9 @@ def cell_timeout(book: Path) -> int | None:
 
 
 def execution_order(notebooks: list[Path], seconds: dict[Path, float] | None = None) -> list[Path]:
-    """The longest first, so that no long notebook starts last and finishes alone while the
-    other cores idle. ``seconds`` holds each notebook's time in the last build
-    (:func:`last_seconds`); the notebooks it lacks start before the others: those that ask
-    to (``"memnb": {"execute_first": true}`` in their metadata: the longest), then the
-    rest in ``_toc.yml`` order."""
+    """The longest in the last build (``seconds``, :func:`last_seconds`) first, so that none
+    starts last and finishes alone. Those without a time start before them: first those
+    with ``"memnb": {"execute_first": true}`` in their metadata, then in ``_toc.yml`` order."""
     seconds = seconds or {}
 
     def key(path: Path) -> tuple[int, float]:
@@ -67,8 +65,7 @@ def execution_order(notebooks: list[Path], seconds: dict[Path, float] | None = N
 
 
 def last_seconds(book: Path) -> dict[Path, float]:
-    """Each notebook's execution time in the book's cache from the last build (none there:
-    an empty dict; a cache that cannot be read is reported and ignored)."""
+    """Each notebook's execution time in the cache of the last build (unreadable: none)."""
     if not (book / CACHE).is_dir():
         return {}
     try:

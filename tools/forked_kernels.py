@@ -4,14 +4,13 @@ A new kernel spends about 2.5 s of CPU on imports (torch, pandas, matplotlib, me
 ``with preloaded(modules) as ready:`` starts ``forked_kernels.py serve FORKS MODULE...``,
 which imports them once (with ipykernel's ``MPLBACKEND``: matplotlib reads it on import);
 ``ready()`` waits for that and returns FORKS. A ``BookKernelManager`` with ``forks=FORKS``
-starts ``forked_kernels.py kernel FORKS
-COMMAND...`` for the kernel spec's COMMAND: the server forks a process that runs
-COMMAND's module (``-m ipykernel_launcher -f CONNECTION``) in its own session, with this
-command's folder, environment and standard streams; this command writes its pid to
-:func:`pid_file`, passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on and exits with its status;
-the fork exits when this command is gone, even killed. Never preload modules that read
-the kernel's environment or look for IPython on import (ipykernel.kernelapp reads
-JPY_PARENT_PID, ipywidgets registers with a running IPython).
+starts ``forked_kernels.py kernel FORKS COMMAND...`` for the kernel spec's COMMAND: the
+server forks a process that runs COMMAND's module (``-m ipykernel_launcher -f ...``) in
+its own session, with this command's folder, environment and standard streams; this
+command writes its pid to :func:`pid_file`, passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on
+and exits with its status; the fork exits when this command is gone, even killed. Never
+preload modules that read the kernel's environment or look for IPython on import
+(ipykernel.kernelapp reads JPY_PARENT_PID, ipywidgets registers with a running IPython).
 """
 
 from __future__ import annotations

@@ -1,13 +1,11 @@
 """Print what the book build and the checks of ``make test`` measured (``_build/reports/``).
 
-``python tools/report.py build SECONDS`` records the whole-book time of the build that just
-finished and prints every chapter's execution time (``tools/execute_book.py`` wrote them)
-and what the explorers' precomputed grids cost (:func:`grids`).
-``python tools/report.py summary`` prints the summary that ends ``make test``: the
-chapters executed and validated by nbval, the pages, figures and links checked in
-Chromium, the JupyterLab, fresh-clone and clean-install runs, the whole-book time and the
-slowest chapter. A report that a step should have written and did not is an error, so the summary
-never shows a number that was not measured; a step that was skipped says so in its report.
+``report.py build SECONDS`` records the whole-book time of the build that just finished and
+prints every chapter's time (from ``tools/execute_book.py``) and what the explorers' grids
+cost (:func:`grids`). ``report.py summary`` ends ``make test``: chapters executed and
+validated by nbval, pages, figures and links checked in Chromium, the JupyterLab,
+fresh-clone and clean-install runs, the whole-book time and the slowest chapter. A missing
+report is an error (no number shown was not measured); a skipped step says so in its own.
 """
 
 from __future__ import annotations
