@@ -34,7 +34,8 @@ app = IPKernelApp.instance()
 print(json.dumps({
     "cwd": os.getcwd(),
     "path0": sys.path[0],
-    "environment": sorted(k for k in os.environ if k != "JPY_SESSION_NAME"),
+    "environment": sorted(set(os.environ) - {"JPY_SESSION_NAME", "MEMNB_PRELOADED"}),
+    "preloaded": json.loads(os.environ.get("MEMNB_PRELOADED", "{}")),
     "parent": os.environ.get("JPY_PARENT_PID"),
     "parent_handle": app.parent_handle,
     "backend": matplotlib.get_backend(),
@@ -75,6 +76,9 @@ def report(folder: Path, forks: str) -> dict:
 
 def test_a_forked_kernel_reports_what_a_new_kernel_reports(server, tmp_path):
     forked, plain = report(tmp_path, server), report(tmp_path, "")
+    seconds = forked.pop("preloaded")  # what the server imported, and how long each took
+    assert sorted(seconds) == sorted(execute_book.PRELOAD) and all(s > 0 for s in seconds.values())
+    assert plain.pop("preloaded") == {}
     assert forked == plain
     assert forked["cwd"] == str(tmp_path) and forked["parent"] == str(os.getpid())
     assert forked["backend"] == "module://matplotlib_inline.backend_inline"

@@ -79,7 +79,7 @@ def last_seconds(book: Path) -> dict[Path, float]:
 
 # What every chapter imports, imported once by the server the kernels are forked from
 # (never memnb.widgets or ipykernel.kernelapp: see forked_kernels).
-PRELOAD = ["ipykernel.ipkernel", "memnb.experiments", "memnb.plots", "memnb.claims"]
+PRELOAD = ["ipykernel.ipkernel", "torch", "memnb.experiments", "memnb.plots", "memnb.claims"]
 KINDS = ("imports", "experiments", "figures", "glue")  # what a cell does (see kind)
 GLUED = "application/papermill.record/"  # the MIME prefix of myst-nb's glued outputs
 SHOWN = ("image/", "application/vnd.jupyter.widget-view+json")  # figures and widgets

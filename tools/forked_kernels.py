@@ -8,7 +8,8 @@ starts ``forked_kernels.py kernel FORKS COMMAND...`` for the kernel spec's COMMA
 server forks a process that runs COMMAND's module (``-m ipykernel_launcher -f ...``) in
 its own session, with this command's folder, environment and standard streams; this
 command writes its pid to :func:`pid_file`, passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on
-and exits with its status; the fork exits when this command is gone, even killed. Never
+and exits with its status; the fork exits when this command is gone, even killed. Its
+environment gains MEMNB_PRELOADED: JSON of the seconds each module's import took. Never
 preload modules that read the kernel's environment or look for IPython on import
 (ipykernel.kernelapp reads JPY_PARENT_PID, ipywidgets registers with a running IPython).
 """
@@ -18,12 +19,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import runpy
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 
@@ -59,8 +63,11 @@ def serve(forks: str, modules: list[str]) -> None:
     import importlib
 
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    seconds = {}  # module -> seconds its import took, the modules before it imported
     for module in modules:
+        start = time.perf_counter()
         importlib.import_module(module)
+        seconds[module] = time.perf_counter() - start
     server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server.bind(forks)
     server.listen()
@@ -71,7 +78,7 @@ def serve(forks: str, modules: list[str]) -> None:
         request, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
         if (pid := os.fork()) == 0:
             server.close()
-            _kernel(connection, json.loads(request), fds)
+            _kernel(connection, json.loads(request) | {"preloaded": seconds}, fds)
         connection.send(str(pid).encode())
         connection.close()
         for fd in fds:
@@ -80,9 +87,6 @@ def serve(forks: str, modules: list[str]) -> None:
 
 def _kernel(connection: socket.socket, request: dict, fds: list[int]) -> None:
     """The fork: run the kernel, tell the kernel command its status, exit."""
-    import runpy
-    import select
-
     status = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -96,7 +100,7 @@ def _kernel(connection: socket.socket, request: dict, fds: list[int]) -> None:
         gone.start()
         os.chdir(request["cwd"])
         os.environ.clear()
-        os.environ.update(request["env"])
+        os.environ.update(request["env"], MEMNB_PRELOADED=json.dumps(request["preloaded"]))
         sys.path[0], sys.argv = request["cwd"], request["argv"]  # as `python -m` sets them
         runpy.run_module(request["argv"][0], run_name="__main__", alter_sys=True)
         status = 0

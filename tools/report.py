@@ -99,31 +99,24 @@ def summary() -> None:
         f"- whole book executed and built in {built['seconds']:.0f} s; slowest chapter: "
         f"{slowest} ({chapters[slowest]:.1f} s)",
     ]
-    if browser.get("skipped"):
-        lines.append(f"- browser checks SKIPPED: {browser['skipped']}")
-    else:
-        lines.append(
-            f"- in Chromium: {browser['pages']} pages opened, {browser['figures']} figures, "
-            f"{browser['links']} internal links and {browser['widgets']} widget areas "
-            f"checked, {browser['screenshots']} screenshots"
-        )
-    if lab.get("skipped"):
-        lines.append(f"- JupyterLab checks SKIPPED: {lab['skipped']}")
-    else:
-        lines.append(
-            f"- in JupyterLab: {len(lab['chapters'])} chapters run ({', '.join(lab['chapters'])})"
-            f", {lab['slider_changes']} slider moves redrew their figure"
-        )
-    lines.append(
-        f"- fresh clone: `make book` built {fresh['pages']} pages in {fresh['seconds']:.0f} s"
-    )
-    lines.append(
+    skipped = "- {} checks SKIPPED: {}".format
+    lines += [
+        skipped("browser", browser["skipped"])
+        if browser.get("skipped")
+        else f"- in Chromium: {browser['pages']} pages opened, {browser['figures']} figures, "
+        f"{browser['links']} internal links and {browser['widgets']} widget areas "
+        f"checked, {browser['screenshots']} screenshots",
+        skipped("JupyterLab", lab["skipped"])
+        if lab.get("skipped")
+        else f"- in JupyterLab: {len(lab['chapters'])} chapters run ({', '.join(lab['chapters'])})"
+        f", {lab['slider_changes']} slider moves redrew their figure",
+        f"- fresh clone: `make book` built {fresh['pages']} pages in {fresh['seconds']:.0f} s",
         f"- clean install: {install['wheel']} with {len(install['packages'])} packages in a new "
         f"venv; {', '.join(f'`{c}`' for c in install['commands'])}, {install['modules']} "
         f"public modules and {len(install['experiments'])} experiment modules run, then the "
         f"extras {', '.join(install['extras'])} (+{len(install['extra_packages'])} packages); "
-        f"{install['seconds']:.0f} s"
-    )
+        f"{install['seconds']:.0f} s",
+    ]
     print("\n".join(lines))
 
 
