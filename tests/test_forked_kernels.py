@@ -27,8 +27,10 @@ import forked_kernels  # noqa: E402
 # What a kernel reports about itself; each line must read the same in both kinds of kernel
 # (JPY_SESSION_NAME and the parent's pid are the same for both: one client process).
 PROBE = """
-import json, os, signal, sys
+import json, os, re, signal, sys
 import matplotlib
+import pandas as pd
+described = pd.describe_option("display", _print_desc=False)
 from ipykernel.kernelapp import IPKernelApp
 app = IPKernelApp.instance()
 print(json.dumps({
@@ -43,6 +45,8 @@ print(json.dumps({
     "sigchld": str(signal.getsignal(signal.SIGCHLD)),
     "sigint": getattr(signal.getsignal(signal.SIGINT), "__name__", "?"),
     "widgets_loaded": "ipywidgets" in sys.modules,
+    "pandas": {k: repr(pd.get_option(k)) for k in re.findall(r"^(display\\S+) :", described, re.M)},
+    "matplotlib": [matplotlib.is_interactive(), sorted(map(repr, matplotlib.rcParams.items()))],
     "argv0": os.path.basename(sys.argv[0]),
 }, sort_keys=True))
 """

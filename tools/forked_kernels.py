@@ -10,8 +10,8 @@ its own session, with this command's folder, environment and standard streams; t
 command writes its pid to :func:`pid_file`, passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on
 and exits with its status; the fork exits when this command is gone, even killed. Its
 environment gains MEMNB_PRELOADED: JSON of the seconds each module's import took. Never
-preload modules that read the kernel's environment or look for IPython on import
-(ipykernel.kernelapp reads JPY_PARENT_PID, ipywidgets registers with a running IPython).
+preload modules that read the kernel's environment or IPython on import (ipykernel.kernelapp
+reads JPY_PARENT_PID, ipywidgets registers with IPython); pandas's console options are reset.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def serve(forks: str, modules: list[str]) -> None:
         start = time.perf_counter()
         importlib.import_module(module)
         seconds[module] = time.perf_counter() - start
+    if "pandas" in sys.modules:  # pandas 3.1.1 reads the console on import: give a kernel's
+        sys.modules["pandas"].set_option("display.max_columns", 20, "display.encoding", "UTF-8")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server.bind(forks)
     server.listen()
