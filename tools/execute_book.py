@@ -178,7 +178,10 @@ def execute_all(book: Path, jobs: int, fork: bool = True) -> bool:
     with server as ready, ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = [pool.submit(execute, path, timeout) for path in notebooks[:1]]
         runs += [pool.submit(lambda p: execute(p, timeout, ready()), p) for p in notebooks[1:]]
-        results = [run.result() for run in runs]
+        try:
+            results = [run.result() for run in runs]
+        finally:  # after a Ctrl-C (or a failed server), no further chapter starts
+            pool.shutdown(cancel_futures=True)
     failed = [(p, run[2]) for p, run in zip(notebooks, results, strict=True) if run[2]]
     for path, error in failed:
         print(f"error: {path.relative_to(book)} failed to execute:\n{error}", file=sys.stderr)

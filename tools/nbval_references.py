@@ -8,12 +8,10 @@ the build executed it (``tools/execute_book.py``) and written to DIR, where
 ``pytest --nbval DIR`` executes it again and compares every cell's outputs with these.
 Two kinds of cell are tagged ``nbval-ignore-output`` (nbval runs them without comparing):
 
-- a cell that ends with ``;``: nbval runs cells without storing them in the kernel's
-  history, and IPython looks there for the semicolon, so in nbval the cell also shows
-  the value of its last line, which the semicolon hides in the book (a legend, a line);
-- a cell that shows a widget: what the widget's Output area shows reaches nbval as
-  outputs of the cell, which has none in the book. Both only draw figures, whose images
-  nbval does not compare either.
+- a cell that ends with ``;``: nbval runs cells out of the kernel's history, where IPython
+  looks for the semicolon, so there the cell also shows its last value (a legend, a line);
+- a cell that shows a widget: its Output area reaches nbval as outputs of the cell, which
+  has none in the book. Both only draw figures, whose images nbval does not compare.
 """
 
 from __future__ import annotations
